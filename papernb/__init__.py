@@ -1,0 +1,42 @@
+"""papernb: paper trading on live or replayed quotes, in a notebook or a Voila app.
+
+The public surface is what this module names in ``__all__``; everything else is private.
+"""
+
+from __future__ import annotations
+
+from .config import Commission, EngineConfig
+from .errors import (
+    BadQuote,
+    BookLocked,
+    ConfigError,
+    DuplicateClientOrderId,
+    InvalidInput,
+    InvalidOrder,
+    InvalidTransition,
+    OrderNotOpen,
+    PaperError,
+    ReplaceRefused,
+    UnknownOrder,
+)
+from .quote import Quote
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BadQuote",
+    "BookLocked",
+    "Commission",
+    "ConfigError",
+    "DuplicateClientOrderId",
+    "EngineConfig",
+    "InvalidInput",
+    "InvalidOrder",
+    "InvalidTransition",
+    "OrderNotOpen",
+    "PaperError",
+    "Quote",
+    "ReplaceRefused",
+    "UnknownOrder",
+    "__version__",
+]

@@ -1,0 +1,114 @@
+"""Exact money at the edge of the engine.
+
+Inside papernb every price and amount of money is an ``int`` in units of $0.0001, so
+cash, reservations and P/L can be added and compared without float drift.  This module
+is the one place that turns what people type (``189.5``, ``"189.50"``, ``Decimal``) into
+units and back.  Floats are read through ``str`` so that ``0.1`` means 0.1, not
+0.1000000000000000055511151231257827.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from .errors import InvalidInput
+
+UNITS_PER_DOLLAR = 10_000
+#: Largest price or amount accepted at the API ($100 trillion): bigger is a typo, not a trade.
+MAX_UNITS = 100_000_000_000_000 * UNITS_PER_DOLLAR
+_ONE_DOLLAR = UNITS_PER_DOLLAR
+_CENT = 100
+_Q4 = Decimal("0.0001")
+
+
+def _to_decimal(value: object, what: str) -> Decimal:
+    if isinstance(value, bool) or value is None:
+        raise InvalidInput(f"{what} must be a number, was {value!r}")
+    if isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, int):
+        d = Decimal(value)
+    elif isinstance(value, float):
+        d = Decimal(str(value))
+    elif isinstance(value, str):
+        text = value.strip().replace(",", "").replace("$", "")
+        try:
+            d = Decimal(text)
+        except InvalidOperation:
+            raise InvalidInput(f"{what} must be a number, was {value!r}") from None
+    else:
+        # numpy scalars and the like: go through str, as for floats
+        try:
+            d = Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            raise InvalidInput(f"{what} must be a number, was {value!r}") from None
+    if not d.is_finite():
+        raise InvalidInput(f"{what} must be a finite number, was {value!r}")
+    return d
+
+
+def to_units(value: object, what: str = "amount", *, positive: bool = False, exact: bool = True) -> int:
+    """Dollars in any accepted form -> int units of $0.0001.
+
+    ``exact`` refuses values with more than four decimals (a price the engine could not
+    represent); with ``exact=False`` they are rounded half-even instead (quote feeds whose
+    floats carry noise).
+    """
+    d = _to_decimal(value, what)
+    q = d.quantize(_Q4, rounding=ROUND_HALF_EVEN)
+    if exact and q != d:
+        raise InvalidInput(f"{what} has more than 4 decimals: {value!r}")
+    units = int(q.scaleb(4))
+    if positive and units <= 0:
+        raise InvalidInput(f"{what} must be positive, was {value!r}")
+    if abs(units) > MAX_UNITS:
+        raise InvalidInput(f"{what} is absurdly large: {value!r}")
+    return units
+
+
+def price_units(value: object, what: str = "price") -> int:
+    """An order price: positive and on the tick ($0.01 at or above $1, $0.0001 below)."""
+    units = to_units(value, what, positive=True)
+    if units >= _ONE_DOLLAR and units % _CENT:
+        raise InvalidInput(f"{what} must be in whole cents at or above $1, was {value!r}")
+    return units
+
+
+def from_units(units: int | None) -> Decimal | None:
+    """Int units -> exact ``Decimal`` dollars (what the API hands out)."""
+    if units is None:
+        return None
+    return Decimal(units).scaleb(-4)
+
+
+def round_cents(units: int) -> int:
+    """Round units to whole cents, half-even (for display only)."""
+    q, r = divmod(units, _CENT)
+    twice = 2 * r
+    if twice > _CENT or (twice == _CENT and q % 2 == 1):
+        q += 1
+    return q * _CENT
+
+
+def fmt_money(units: int | None, *, sign: bool = False) -> str:
+    """Units -> ``$1,234.56`` (cents, half-even); ``sign`` adds ``+`` for gains."""
+    if units is None:
+        return "—"
+    c = round_cents(units) // _CENT
+    neg = c < 0
+    dollars, cents = divmod(abs(c), 100)
+    text = f"${dollars:,}.{cents:02d}"
+    if neg:
+        return "-" + text
+    return ("+" + text) if sign and c > 0 else text
+
+
+def div_round(num: int, den: int) -> int:
+    """Integer division rounded half-even: the one rounding rule of the engine."""
+    if den < 0:
+        num, den = -num, -den
+    q, r = divmod(num, den)
+    twice = 2 * r
+    if twice > den or (twice == den and q % 2 == 1):
+        q += 1
+    return q

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Linux machine: installs what the tests need, then runs them.
+# Usage: ./scripts/test.sh [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== installing ${need_apt[*]} (Debian)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+echo "== installing papernb with its test extras"
+python -m pip install -q --disable-pip-version-check -e ".[test]"
+
+echo "== ruff"
+python -m ruff check papernb tests bench scripts
+
+echo "== pytest"
+python -m pytest -q "$@"
