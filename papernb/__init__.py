@@ -6,6 +6,20 @@ The public surface is what this module names in ``__all__``; everything else is 
 from __future__ import annotations
 
 from .config import Commission, EngineConfig
+from .engine import (
+    Account,
+    Engine,
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    OrderView,
+    PositionView,
+    RoundTrip,
+    Side,
+    Snapshot,
+    TimeInForce,
+)
 from .errors import (
     BadQuote,
     BookLocked,
@@ -24,6 +38,18 @@ from .quote import Quote
 __version__ = "0.1.0"
 
 __all__ = [
+    "Account",
+    "Engine",
+    "Fill",
+    "Order",
+    "OrderStatus",
+    "OrderType",
+    "OrderView",
+    "PositionView",
+    "RoundTrip",
+    "Side",
+    "Snapshot",
+    "TimeInForce",
     "BadQuote",
     "BookLocked",
     "Commission",

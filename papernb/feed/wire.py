@@ -1,0 +1,238 @@
+"""Raw values -> validated ``Quote``, and the JSON wire format of the Redis bus.
+
+Every source funnels through :func:`build` (int units) or :func:`normalize` (a raw dict),
+so there is one place where a quote is accepted or refused.  Refusals raise ``BadQuote``;
+sources and subscribers catch it, count the quote as dropped and carry on.
+
+The hot path (tens of thousands of quotes a second from Redis) avoids ``Decimal`` for the
+common shapes -- prices as short decimal strings, ints, or floats with at most four
+decimals -- and falls back to :func:`papernb.money.to_units` for everything else, so odd
+input is slower but never judged differently.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..errors import BadQuote, InvalidInput
+from ..money import MAX_UNITS, to_units
+from ..quote import Quote, normalize_symbol, to_ns
+
+__all__ = ["FIELDS", "build", "decode", "encode", "normalize", "price_units"]
+
+#: Keys of a quote on the wire, in the order they are written.
+FIELDS = ("symbol", "bid", "ask", "last", "change_pct", "bid_size", "ask_size", "ts", "src", "epoch", "seq")
+
+_PRICE_RE = re.compile(r"(\d{1,15})(?:\.(\d{1,4}))?")
+_MAX_SIZE = 10**12
+_MAX_PCT = Decimal(100_000)
+_MAX_SRC = 64
+
+
+def price_units(value: Any, name: str) -> int | None:
+    """A price in dollars (str, int, float, Decimal) -> int units of $0.0001, None when blank.
+
+    Negative and zero values are returned as they are: whether they are allowed depends on
+    the field (a 0 bid means "no bid"), which :func:`build` decides.
+    """
+    if value is None:
+        return None
+    t = type(value)
+    if t is str:
+        m = _PRICE_RE.fullmatch(value)
+        if m is not None:
+            whole, frac = m.groups()
+            return int(whole) * 10_000 + (int(frac.ljust(4, "0")) if frac else 0)
+        if not value.strip():
+            return None
+        if len(value) > 64:
+            raise BadQuote(f"{name} is not a price: {value[:40]!r}...")
+    elif t is int:
+        if -MAX_UNITS <= value * 10_000 <= MAX_UNITS:
+            return value * 10_000
+    elif t is float:
+        r = value * 10_000.0
+        if r == r and abs(r) < 1e15:  # not NaN, not absurd
+            u = round(r)
+            if abs(r - u) < 1e-6:  # at most 4 decimals: the product is an integer up to float noise
+                return u
+    try:
+        return to_units(value, name, exact=False)
+    except (InvalidInput, ArithmeticError) as e:
+        raise BadQuote(f"{name} is not a price: {str(value)[:40]!r} ({e})"[:200]) from None
+
+
+def _size(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if type(value) is int:
+        n = value
+    elif type(value) is float:
+        if not (value == value and abs(value) < 1e15 and value == int(value)):
+            raise BadQuote(f"{name} must be a whole number, was {value!r}")
+        n = int(value)
+    elif isinstance(value, str | Decimal):
+        text = value.strip().replace(",", "") if isinstance(value, str) else value
+        if isinstance(text, str) and not text:
+            return None
+        if isinstance(text, str) and len(text) > 64:
+            raise BadQuote(f"{name} is not a number: {text[:40]!r}...")
+        try:
+            d = Decimal(text)
+        except InvalidOperation:
+            raise BadQuote(f"{name} must be a whole number, was {str(value)[:40]!r}") from None
+        if not d.is_finite() or d != d.to_integral_value():
+            raise BadQuote(f"{name} must be a whole number, was {str(value)[:40]!r}")
+        n = int(d)
+    else:
+        raise BadQuote(f"{name} must be a whole number, was {value!r}")
+    if not 0 <= n <= _MAX_SIZE:
+        raise BadQuote(f"{name} must be between 0 and {_MAX_SIZE}, was {value!r}")
+    return n
+
+
+def _pct(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and len(value) > 64:
+            raise BadQuote(f"change_pct is not a number: {value[:40]!r}...")
+        try:
+            d = Decimal(value.strip().rstrip("%") if isinstance(value, str) else str(value))
+        except InvalidOperation:
+            raise BadQuote(f"change_pct must be a number, was {str(value)[:40]!r}") from None
+    else:
+        raise BadQuote(f"change_pct must be a number, was {value!r}")
+    if not d.is_finite() or abs(d) > _MAX_PCT:
+        raise BadQuote(f"change_pct must be a finite percent, was {str(value)[:40]!r}")
+    return d
+
+
+def build(symbol: Any, bid: int | None, ask: int | None, last: int | None, ts: Any = None, *,
+          change_pct: Decimal | None = None, bid_size: int | None = None, ask_size: int | None = None,
+          src: str | None = None, seq: int | None = None) -> Quote:
+    """The one gate: prices already in int units, everything checked as ``Quote`` would.
+
+    Exists because ``Quote(...)`` re-parses dollars through ``Decimal``; sources that have
+    converted a whole column or row to units already skip that and stay fast.
+    """
+    try:
+        sym = normalize_symbol(symbol)
+    except InvalidInput as e:
+        raise BadQuote(str(e)) from None
+    if bid is not None:
+        if bid == 0:
+            bid = None
+        elif not 0 < bid <= MAX_UNITS:
+            raise BadQuote(f"bid must be positive, was {bid / 10_000} for {sym}")
+    if ask is not None:
+        if ask == 0:
+            ask = None
+        elif not 0 < ask <= MAX_UNITS:
+            raise BadQuote(f"ask must be positive, was {ask / 10_000} for {sym}")
+    if last is not None and not 0 < last <= MAX_UNITS:
+        raise BadQuote(f"last must be positive, was {last / 10_000} for {sym}")
+    if bid is not None and ask is not None and bid > ask:
+        raise BadQuote(f"bid {bid / 10_000} is above ask {ask / 10_000} for {sym}")
+    if last is None and (bid is None or ask is None):
+        raise BadQuote(f"a quote for {sym} needs a last price or both bid and ask")
+    if ts is not None:
+        try:
+            ts = to_ns(ts, "quote ts")
+        except InvalidInput as e:
+            raise BadQuote(str(e)) from None
+    if src is not None:
+        if not isinstance(src, str) or len(src) > _MAX_SRC:
+            raise BadQuote(f"src must be a short name, was {str(src)[:40]!r}")
+    if seq is not None and type(seq) is not int:
+        raise BadQuote(f"seq must be an int, was {str(seq)[:40]!r}")
+    return Quote._trusted(sym, bid, ask, last, ts, bid_size, ask_size, change_pct, src, seq)
+
+
+def normalize(raw: Mapping[str, Any]) -> Quote:
+    """A raw mapping (wire JSON, file row, parsed Excel row) -> ``Quote``, or ``BadQuote``.
+
+    Keys are the Quote field names; unknown keys are ignored so that newer publishers can
+    add fields without breaking older subscribers.
+    """
+    if not isinstance(raw, Mapping):
+        raise BadQuote(f"a quote must be an object, was {type(raw).__name__}")
+    g = raw.get
+    return build(g("symbol"), price_units(g("bid"), "bid"), price_units(g("ask"), "ask"),
+                 price_units(g("last"), "last"), g("ts"), change_pct=_pct(g("change_pct")),
+                 bid_size=_size(g("bid_size"), "bid_size"), ask_size=_size(g("ask_size"), "ask_size"),
+                 src=g("src"), seq=g("seq"))
+
+
+def _dollars(u: int | None) -> str:
+    if u is None:
+        return "null"
+    w, f = divmod(u, 10_000)
+    if f % 100 == 0:
+        return f'"{w}.{f // 100:02d}"'
+    return f'"{w}.{f:04d}"'
+
+
+_src_cache: dict[str | None, str] = {None: "null"}
+
+
+def encode(q: Quote, *, src: str | None = None, epoch: int | None = None, seq: int | None = None) -> str:
+    """A quote as one wire JSON object; ``src``/``seq`` override the quote's own.
+
+    Built by hand rather than with ``json.dumps`` because this runs once per quote on the
+    publisher's hot path; symbols cannot contain characters that need escaping.
+    """
+    s = q._src if src is None else src
+    js = _src_cache.get(s)
+    if js is None:
+        js = json.dumps(s)
+        if len(_src_cache) < 1024:
+            _src_cache[s] = js
+    chg = "null" if q._chg is None else f'"{q._chg}"'
+    bsz = "null" if q._bsz is None else q._bsz
+    asz = "null" if q._asz is None else q._asz
+    ts = "null" if q._ts is None else q._ts
+    ep = "null" if epoch is None else int(epoch)
+    sq = q._seq if seq is None else seq
+    sq = "null" if sq is None else sq
+    return (f'{{"symbol":"{q._sym}","bid":{_dollars(q._bid)},"ask":{_dollars(q._ask)},'
+            f'"last":{_dollars(q._last)},"change_pct":{chg},"bid_size":{bsz},"ask_size":{asz},'
+            f'"ts":{ts},"src":{js},"epoch":{ep},"seq":{sq}}}')
+
+
+def decode(data: bytes | str) -> tuple[list[tuple[int, Quote]], int]:
+    """One wire message (an object or an array of them) -> ``([(epoch, quote)...], dropped)``.
+
+    Never raises: whatever cannot be a quote is counted in ``dropped``.  A message that is
+    not JSON at all counts as one dropped quote.
+    """
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd nesting
+        return [], 1
+    items = obj if type(obj) is list else [obj]
+    out: list[tuple[int, Quote]] = []
+    dropped = 0
+    for item in items:
+        if type(item) is not dict:
+            dropped += 1
+            continue
+        epoch = item.get("epoch")
+        if epoch is None:
+            epoch = 0
+        elif type(epoch) is not int or epoch < 0:
+            dropped += 1
+            continue
+        try:
+            out.append((epoch, normalize(item)))
+        except BadQuote:
+            dropped += 1
+    return out, dropped
