@@ -47,6 +47,24 @@ def _to_decimal(value: object, what: str) -> Decimal:
     return d
 
 
+def _fast_units(value: object) -> int | None:
+    """Plain ints and short decimal floats without Decimal (the common case); None: slow path."""
+    t = type(value)
+    if t is int:
+        return value * UNITS_PER_DOLLAR  # type: ignore[operator]
+    if t is float:
+        text = repr(value)
+        if "e" in text or "n" in text:  # exponent, nan, inf
+            return None
+        whole, _, frac = text.partition(".")
+        if len(frac) > 4:
+            return None
+        neg = whole.startswith("-")
+        units = abs(int(whole)) * UNITS_PER_DOLLAR + int(frac.ljust(4, "0"))
+        return -units if neg else units
+    return None
+
+
 def to_units(value: object, what: str = "amount", *, positive: bool = False, exact: bool = True) -> int:
     """Dollars in any accepted form -> int units of $0.0001.
 
@@ -54,6 +72,13 @@ def to_units(value: object, what: str = "amount", *, positive: bool = False, exa
     represent); with ``exact=False`` they are rounded half-even instead (quote feeds whose
     floats carry noise).
     """
+    fast = _fast_units(value) if exact else None
+    if fast is not None:
+        if positive and fast <= 0:
+            raise InvalidInput(f"{what} must be positive, was {value!r}")
+        if abs(fast) > MAX_UNITS:
+            raise InvalidInput(f"{what} is absurdly large: {value!r}")
+        return fast
     d = _to_decimal(value, what)
     q = d.quantize(_Q4, rounding=ROUND_HALF_EVEN)
     if exact and q != d:

@@ -9,7 +9,7 @@ private slots (the engine's hot path reads those); the public attributes hand ou
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -46,7 +46,7 @@ def to_ns(ts: object, what: str = "timestamp") -> int:
         if isinstance(value, int):
             ns = value
         else:
-            delta = ts - datetime(1970, 1, 1, tzinfo=timezone.utc)
+            delta = ts - datetime(1970, 1, 1, tzinfo=UTC)
             ns = (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
     elif hasattr(ts, "dtype") and getattr(ts.dtype, "kind", "") in "iu":  # numpy integer scalar
         ns = int(ts)  # type: ignore[call-overload]
@@ -83,21 +83,31 @@ def _size(value: object, name: str) -> int | None:
     return int(d)
 
 
-class Quote:
+try:  # the C accessor namedtuple uses: attribute reads on the hot path cost ~30 ns
+    from collections import _tuplegetter  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - other Pythons
+    from operator import itemgetter
+
+    def _tuplegetter(i: int, doc: str | None) -> property:  # type: ignore[misc]
+        return property(itemgetter(i), doc=doc)
+
+
+class Quote(tuple):
     """One market quote: last, bid, ask (and sizes, percent change) at time ``ts``.
 
     ``ts`` is int ns UTC (an aware datetime or pandas Timestamp is converted); ``None``
     lets the engine stamp it with its own time.  ``change_pct`` is in percent points.
+    A Quote is an immutable tuple underneath (fast to build and to read); prices are
+    kept as int units in its private fields and handed out as ``Decimal`` dollars.
     """
 
-    __slots__ = ("_sym", "_bid", "_ask", "_last", "_mark", "_ts", "_chg", "_bsz", "_asz", "_src", "_seq",
-                 "_src_ts")
+    __slots__ = ()
 
-    def __init__(self, symbol: str, *, bid: Any = None, ask: Any = None, last: Any = None, ts: Any = None,
-                 change_pct: Any = None, bid_size: Any = None, ask_size: Any = None, src: str | None = None,
-                 seq: int | None = None, src_ts: Any = None) -> None:
+    def __new__(cls, symbol: str, *, bid: Any = None, ask: Any = None, last: Any = None, ts: Any = None,
+                change_pct: Any = None, bid_size: Any = None, ask_size: Any = None, src: str | None = None,
+                seq: int | None = None, src_ts: Any = None) -> Quote:
         try:
-            self._sym = normalize_symbol(symbol)
+            sym = normalize_symbol(symbol)
             b = _side_units(bid, "bid")
             a = _side_units(ask, "ask")
             if last is None or last == "":
@@ -107,81 +117,84 @@ class Quote:
                 if la <= 0:
                     raise BadQuote(f"last must be positive, was {last!r}")
             if b is not None and a is not None and b > a:
-                raise BadQuote(f"bid {from_units(b)} is above ask {from_units(a)} for {self._sym}")
+                raise BadQuote(f"bid {from_units(b)} is above ask {from_units(a)} for {sym}")
             if la is None and (b is None or a is None):
-                raise BadQuote(f"a quote for {self._sym} needs a last price or both bid and ask")
-            self._bid, self._ask, self._last = b, a, la
-            self._mark = la if la is not None else (a + b) // 2  # type: ignore[operator]
-            self._ts = None if ts is None else to_ns(ts, "quote ts")
-            self._src_ts = None if src_ts is None else to_ns(src_ts, "quote src_ts")
+                raise BadQuote(f"a quote for {sym} needs a last price or both bid and ask")
+            t = None if ts is None else to_ns(ts, "quote ts")
+            st = None if src_ts is None else to_ns(src_ts, "quote src_ts")
             if change_pct is None or change_pct == "":
-                self._chg = None
+                chg = None
             else:
-                self._chg = Decimal(str(change_pct)) if not isinstance(change_pct, Decimal) else change_pct
-                if not self._chg.is_finite() or abs(self._chg) > 100_000:
+                chg = Decimal(str(change_pct)) if not isinstance(change_pct, Decimal) else change_pct
+                if not chg.is_finite() or abs(chg) > 100_000:
                     raise BadQuote(f"change_pct must be a finite percent, was {change_pct!r}")
-            self._bsz = _size(bid_size, "bid_size")
-            self._asz = _size(ask_size, "ask_size")
-            self._src = None if src is None else str(src)
+            bsz = _size(bid_size, "bid_size")
+            asz = _size(ask_size, "ask_size")
             if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
                 raise BadQuote(f"seq must be an int, was {seq!r}")
-            self._seq = seq
         except BadQuote:
             raise
         except (InvalidInput, ArithmeticError) as e:
             raise BadQuote(str(e)) from None
+        mark = la if la is not None else (a + b) // 2  # type: ignore[operator]
+        return tuple.__new__(cls, (sym, b, a, la, mark, t, chg, bsz, asz, None if src is None else str(src), seq,
+                                   st))
 
     @classmethod
     def _trusted(cls, symbol: str, bid: int | None, ask: int | None, last: int | None, ts: int | None,
                  bid_size: int | None = None, ask_size: int | None = None, change_pct: Decimal | None = None,
                  src: str | None = None, seq: int | None = None, src_ts: int | None = None) -> Quote:
         """Build from values already validated in bulk (file readers); skips the checks."""
-        q = cls.__new__(cls)
-        q._sym, q._bid, q._ask, q._last, q._ts = symbol, bid, ask, last, ts
-        q._mark = last if last is not None else (ask + bid) // 2  # type: ignore[operator]
-        q._chg, q._bsz, q._asz, q._src, q._seq, q._src_ts = change_pct, bid_size, ask_size, src, seq, src_ts
-        return q
+        mark = last if last is not None else (ask + bid) // 2  # type: ignore[operator]
+        return tuple.__new__(cls, (symbol, bid, ask, last, mark, ts, change_pct, bid_size, ask_size, src, seq,
+                                   src_ts))
 
     def restamped(self, ts: int) -> Quote:
         """The same quote received at ``ts`` (int ns); the old stamp is kept as ``src_ts``."""
-        q = Quote._trusted(self._sym, self._bid, self._ask, self._last, ts, self._bsz, self._asz, self._chg,
-                           self._src, self._seq, self._ts if self._ts is not None else self._src_ts)
-        return q
+        old = self[5] if self[5] is not None else self[11]
+        return tuple.__new__(Quote, (*self[:5], ts, *self[6:11], old))
 
-    symbol = property(lambda self: self._sym, doc="Upper-case symbol.")
-    bid = property(lambda self: from_units(self._bid), doc="Bid in dollars (Decimal) or None.")
-    ask = property(lambda self: from_units(self._ask), doc="Ask in dollars (Decimal) or None.")
-    last = property(lambda self: from_units(self._last), doc="Last trade in dollars (Decimal) or None.")
-    mark = property(lambda self: from_units(self._mark), doc="Last, or the bid/ask mid when last is missing.")
-    ts = property(lambda self: self._ts, doc="Receive time, int ns UTC (None: engine time).")
-    src_ts = property(lambda self: self._src_ts, doc="The source's own stamp when restamped.")
-    change_pct = property(lambda self: self._chg, doc="Percent change on the day, percent points.")
-    bid_size = property(lambda self: self._bsz)
-    ask_size = property(lambda self: self._asz)
-    src = property(lambda self: self._src)
-    seq = property(lambda self: self._seq)
+    # private int-unit fields, read by the engine's hot path
+    _sym = _tuplegetter(0, None)
+    _bid = _tuplegetter(1, None)
+    _ask = _tuplegetter(2, None)
+    _last = _tuplegetter(3, None)
+    _mark = _tuplegetter(4, None)
+    _ts = _tuplegetter(5, None)
+    _chg = _tuplegetter(6, None)
+    _bsz = _tuplegetter(7, None)
+    _asz = _tuplegetter(8, None)
+    _src = _tuplegetter(9, None)
+    _seq = _tuplegetter(10, None)
+    _src_ts = _tuplegetter(11, None)
+
+    symbol = _tuplegetter(0, "Upper-case symbol.")
+    ts = _tuplegetter(5, "Receive time, int ns UTC (None: engine time).")
+    change_pct = _tuplegetter(6, "Percent change on the day, percent points.")
+    bid_size = _tuplegetter(7, None)
+    ask_size = _tuplegetter(8, None)
+    src = _tuplegetter(9, None)
+    seq = _tuplegetter(10, None)
+    src_ts = _tuplegetter(11, "The source's own stamp when restamped.")
+    bid = property(lambda self: from_units(self[1]), doc="Bid in dollars (Decimal) or None.")
+    ask = property(lambda self: from_units(self[2]), doc="Ask in dollars (Decimal) or None.")
+    last = property(lambda self: from_units(self[3]), doc="Last trade in dollars (Decimal) or None.")
+    mark = property(lambda self: from_units(self[4]), doc="Last, or the bid/ask mid when last is missing.")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"symbol": self._sym, "bid": self.bid, "ask": self.ask, "last": self.last,
-                "change_pct": self._chg, "bid_size": self._bsz, "ask_size": self._asz, "ts": self._ts,
-                "src": self._src, "seq": self._seq}
+        return {"symbol": self[0], "bid": self.bid, "ask": self.ask, "last": self.last, "change_pct": self[6],
+                "bid_size": self[7], "ask_size": self[8], "ts": self[5], "src": self[9], "seq": self[10]}
 
-    def _key(self) -> tuple:
-        return (self._sym, self._bid, self._ask, self._last, self._ts, self._chg, self._bsz, self._asz,
-                self._src, self._seq)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Quote) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
+    def __getnewargs_ex__(self) -> tuple[tuple, dict[str, Any]]:  # pickling
+        d = self.to_dict()
+        return (d.pop("symbol"),), {**d, "src_ts": self[11]}
 
     def __repr__(self) -> str:
-        parts = [repr(self._sym)]
+        parts = [repr(self[0])]
         for name in ("bid", "ask", "last"):
             v = getattr(self, name)
             if v is not None:
                 parts.append(f"{name}={v}")
-        if self._ts is not None:
-            parts.append(f"ts={self._ts}")
+        if self[5] is not None:
+            parts.append(f"ts={self[5]}")
         return f"Quote({', '.join(parts)})"

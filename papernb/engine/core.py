@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import json
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
@@ -85,13 +84,28 @@ def _age_text(ns: int) -> str:
 class _Sym:
     """Per-symbol state the hot path touches: latest quote, open orders, open positions."""
 
-    __slots__ = ("sym", "quote", "orders", "positions")
+    __slots__ = ("sym", "quote", "orders", "positions", "hi", "lo")
 
     def __init__(self, sym: str) -> None:
         self.sym = sym
         self.quote: Quote | None = None
         self.orders: list[Order] = []  # open orders, in id order (first in, first filled)
         self.positions: list[Position] = []
+        self.hi: int | None = None  # mark extremes since the positions last folded them
+        self.lo: int | None = None
+
+    def fold(self, mark: int | None = None) -> None:
+        """Fold the extremes (and ``mark``) into every open position's MFE/MAE; restart the range."""
+        hi, lo = self.hi, self.lo
+        if mark is not None:
+            hi = mark if hi is None or mark > hi else hi
+            lo = mark if lo is None or mark < lo else lo
+        if hi is not None:
+            for p in self.positions:
+                p.fold_marks(hi, lo)  # type: ignore[arg-type]
+        if mark is None and self.quote is not None:
+            mark = self.quote._mark
+        self.hi = self.lo = mark
 
 
 class Engine:
@@ -115,9 +129,10 @@ class Engine:
         self._next_fill = 1
         self._seq = 0
         self._rows: list[tuple] = []
-        self._events: list[tuple[str, str | None, int | None]] = []
         self._listeners: list[Callable[[list[tuple[str, str | None, int | None]]], None]] = []
         self._heap: list[tuple[int, int, int]] = []
+        self._compact: set[str] = set()
+        self._expiry_cache = (0, 0)
         self._next_second = 0
         self._next_close = _NEVER
         self._due = 0
@@ -125,7 +140,7 @@ class Engine:
         self._dirty = False
         self._equity_written: dict[str, int] = {}
         self._trips_written = 0
-        self.counters = {"quotes": 0, "waited_on_stale_quote": 0}
+        self.counters = {"waited_on_stale_quote": 0}
         # settings the hot path reads, in engine units
         self._review_ns = int(cfg.review_seconds * _NS)
         self._stale_ns = None if cfg.stale_after is None else int(cfg.stale_after * _NS)
@@ -178,7 +193,6 @@ class Engine:
             self._tick_clock()
         elif ts > self._now:
             self._now = ts
-        self.counters["quotes"] += 1
         if self._now >= self._due:
             self._run_due()
         st = self._syms.get(q._sym)
@@ -186,16 +200,28 @@ class Engine:
             st = self._syms[q._sym] = _Sym(q._sym)
         st.quote = q
         if st.orders:
-            for o in st.orders.copy():
-                if o._status.is_open:
+            for o in st.orders:  # closed orders leave the list at the commit, not during this loop
+                rest = o._rest
+                if rest is not None:  # a resting limit: most quotes do not reach it
+                    if o._buy:
+                        px = q._ask
+                        if px is not None and px > rest:
+                            continue
+                    else:
+                        px = q._bid
+                        if px is not None and px < rest:
+                            continue
+                if o._status is _PENDING or o._status is _PF:
                     self._match(o, q)
-        if st.positions:
+        if st.positions:  # widen the range seen since the last fold into MFE/MAE
             m = q._mark
-            for p in st.positions:
-                if m > p.hi:
-                    p.hi = m
-                elif m < p.lo:
-                    p.lo = m
+            hi = st.hi
+            if hi is None:
+                st.hi = st.lo = m
+            elif m > hi:
+                st.hi = m
+            elif m < st.lo:
+                st.lo = m
         if self._rows:
             self._commit()
 
@@ -297,6 +323,14 @@ class Engine:
         if self._now >= self._due:
             self._run_due()
 
+    def _day_expiry(self, now: int) -> int:
+        lo, hi = self._expiry_cache
+        if not lo <= now < hi:
+            hi = next_close(now, self._close_time)
+            lo = previous_close(now, self._close_time)
+            self._expiry_cache = (lo, hi)
+        return hi
+
     def _schedule(self, t: int, kind: int, oid: int) -> None:
         heapq.heappush(self._heap, (t, kind, oid))
         if t < self._due:
@@ -328,9 +362,9 @@ class Engine:
 
     def _second_tick(self) -> None:
         """Once a second of engine time: fold marks into MFE/MAE, record equity, checkpoint."""
-        for a in self._accounts.values():
-            for p in a._positions.values():
-                p.fold_marks()
+        for st in self._syms.values():
+            if st.positions:
+                st.fold()
         self._record_equity_all(self._now)
         if not self._store.memory and self._dirty:
             self._checkpoint()
@@ -341,29 +375,42 @@ class Engine:
 
     # ------------------------------------------------------------------ events
     def _emit(self, kind: str, account: str | None, order: Order | None, payload: dict[str, Any]) -> None:
-        """Apply one event, then queue its journal row (committed at the end of the call)."""
+        """Apply one event, then queue its journal row (committed at the end of the call).
+
+        The row keeps the payload and the order's state after the event as Python values;
+        the store encodes them (at once for a file book, in bulk for ``:memory:``).
+        """
         oid = order._id if order is not None else payload.get("id")
-        self._apply(kind, account, oid, payload, self._now)
+        now = self._now
+        self._apply(kind, account, oid, payload, now)
         self._seq += 1
         o = self._orders.get(oid) if oid is not None else None
-        data: dict[str, Any] = {"e": payload}
-        if o is not None:
-            data["o"] = {"side": o._side.value, "type": o._type.value, "qty": o._qty, "filled": o._filled,
-                         "limit": o._lim, "stop": o._stop, "tif": o._tif.value, "reason": o._reason}
-        self._rows.append((self._seq, self._now, account, kind, oid, o._sym if o is not None else None,
-                           o._status.value if o is not None else None, json.dumps(data, separators=(",", ":"))))
-        self._events.append((kind, account, oid))
+        if o is None:
+            self._rows.append((self._seq, now, account, kind, oid, None, None, payload, None))
+        else:
+            self._rows.append((self._seq, now, account, kind, oid, o._sym, o._status.value, payload,
+                               (o._side.value, o._type.value, o._qty, o._filled, o._lim, o._stop, o._tif.value,
+                                o._reason)))
+
+    def _compact_orders(self) -> None:
+        for sym in self._compact:
+            st = self._syms[sym]
+            st.orders = [o for o in st.orders if o._status is _PENDING or o._status is _PF]
+        self._compact.clear()
 
     def _commit(self) -> None:
         rows = self._rows
         if not rows:
             return
+        if self._compact:
+            self._compact_orders()
         self._rows = []
         self._store.append(rows)
         self._dirty = True
-        events, self._events = self._events, []
-        for cb in list(self._listeners):
-            cb(events)
+        if self._listeners:
+            events = [(r[3], r[2], r[4]) for r in rows]
+            for cb in list(self._listeners):
+                cb(events)
 
     def _replay(self) -> None:
         self._replaying = True
@@ -375,6 +422,7 @@ class Engine:
                 self._seq = seq
         finally:
             self._replaying = False
+        self._compact_orders()
         marks = self._store.load_marks()
         for (acct, sym), (mfe, mae) in marks.items():
             a = self._accounts.get(acct)
@@ -425,6 +473,7 @@ class Engine:
             self._apply_fill(a, o, e, ts)
         elif kind == "OrderRested":
             o._fresh = False
+            o._rest = o._lim  # from now on it fills at its limit when the quote reaches it
         elif kind == "OrderTriggered":
             o._triggered = True
             o._fresh = True
@@ -433,6 +482,7 @@ class Engine:
             o._qty, o._lim, o._stop = e["qty"], e["limit"], e["stop"]
             o._tif, o._elig, o._expires = TimeInForce(e["tif"]), e["eligible_at"], e["expires_at"]
             o._fresh = True
+            o._rest = None
             o._reason = None
             a._reserve(o, e["res_cash"], e["res_shares"])
         o._status = new_status
@@ -443,9 +493,8 @@ class Engine:
                 o._reason = e["reason"]
             a._release(o)
             o._closed_at = ts
-            st = self._syms[o._sym]
-            if o in st.orders:
-                st.orders.remove(o)
+            o._rest = None
+            self._compact.add(o._sym)
 
     def _new_order(self, a: Account, e: dict[str, Any], ts: int) -> Order:
         o = Order.__new__(Order)
@@ -474,8 +523,9 @@ class Engine:
         o._res_short = 0
         o._triggered = False
         o._fresh = True
+        o._rest = None
         o._epoch = a._epoch
-        o._request = tuple(e["request"])
+        o._request = (o._sym, e["side"], e["type"], o._qty, o._lim, o._stop, e["tif"])
         self._orders[o._id] = o
         a._order_ids.append(o._id)
         if o._coid is not None:
@@ -545,8 +595,6 @@ class Engine:
                     self._add_to_position(a, pos, -rest if signed < 0 else rest, px)
         else:
             self._add_to_position(a, pos, signed, px)
-        if pos.hi is None:
-            pos.hi = pos.lo = e.get("mark", px)
         fill = Fill(e["fill_id"], o._id, a._name, o._sym, o._side, q, from_units(px), from_units(fee), ts,
                     e["quote_ts"], e["quote_age_ns"], from_units(e["bid"]), from_units(e["ask"]),
                     from_units(e["last"]), from_units(realized), a._epoch)
@@ -662,20 +710,15 @@ class Engine:
                 return
         pos = a._positions.get(o._sym)
         mfe = mae = 0
+        st = self._syms[o._sym]
+        st.fold(q._mark)  # the quote it fills on counts for MFE/MAE too
         if pos is not None:
-            m = q._mark  # the quote it fills on counts for MFE/MAE too
-            if pos.hi is None or m > pos.hi:
-                pos.hi = m
-            if pos.lo is None or m < pos.lo:
-                pos.lo = m
-            pos.fold_marks()
-            pos.hi = pos.lo = m
             mfe, mae = pos.mfe, pos.mae
         done = qty == o._qty - o._filled
         self._emit("OrderFilled" if done else "OrderPartiallyFilled", o._acct, o, {
             "fill_id": self._next_fill, "qty": qty, "price": px, "fee": fee, "quote_ts": q._ts,
             "quote_age_ns": self._now - q._ts, "bid": q._bid, "ask": q._ask, "last": q._last,
-            "mfe": mfe, "mae": mae, "mark": q._mark})
+            "mfe": mfe, "mae": mae})
 
     # ------------------------------------------------------------------ commands
     def _submit(self, a: Account, symbol: Any, side: Any, qty: Any, type: Any, limit: Any, stop: Any, tif: Any,
@@ -716,9 +759,9 @@ class Engine:
         now = self._now
         oid = self._next_oid
         base = {"id": oid, "symbol": sym, "side": side_.value, "type": type_.value, "qty": n, "limit": lim,
-                "stop": stp, "tif": tif_.value, "coid": coid, "request": list(request),
+                "stop": stp, "tif": tif_.value, "coid": coid,
                 "eligible_at": now + self._review_ns,
-                "expires_at": next_close(now, self._close_time) if tif_ is TimeInForce.DAY and now else None}
+                "expires_at": self._day_expiry(now) if tif_ is TimeInForce.DAY and now else None}
         st = self._syms.get(sym)
         q = st.quote if st is not None else None
         reason = None
@@ -835,7 +878,7 @@ class Engine:
         old = {"qty": o._qty, "limit": o._lim, "stop": o._stop, "tif": o._tif.value}
         old_expires = expires = o._expires
         if tif_ is not o._tif:
-            expires = next_close(now, self._close_time) if tif_ is TimeInForce.DAY else None
+            expires = self._day_expiry(now) if tif_ is TimeInForce.DAY else None
         self._emit("OrderReplaced", a._name, o, {**requested, "old": old, "eligible_at": now + self._review_ns,
                                                  "expires_at": expires, "res_cash": res_cash,
                                                  "res_shares": res_shares})
@@ -864,13 +907,15 @@ class Engine:
             return
         self._commit()
         seq = self._seq
+        for st in self._syms.values():
+            if st.positions:
+                st.fold()
         accounts, positions, marks, equity, trips = [], [], [], [], []
         all_trips: list[RoundTrip] = []
         for name, a in self._accounts.items():
             accounts.append((name, a._epoch, from_units(a._start), from_units(a._cash), from_units(a._reserved),
                              from_units(a._realized), from_units(a._fees), seq))
             for sym, p in a._positions.items():
-                p.fold_marks()
                 positions.append((name, sym, p.qty, from_units(p.cost), p.res_sell, p.opened, seq))
                 marks.append((name, sym, p.mfe, p.mae, self._now))
             start = self._equity_written.get(name, 0)
@@ -1093,11 +1138,23 @@ class Account:
         return list(self.snapshot().positions)
 
     def position(self, symbol: str) -> PositionView | None:
-        sym = normalize_symbol(symbol)
-        for p in self.snapshot().positions:
-            if p.symbol == sym:
-                return p
-        return None
+        """The open position in ``symbol`` marked at its latest quote, or None when flat."""
+        p = self._positions.get(normalize_symbol(symbol))
+        if p is None or not p.qty:
+            return None
+        return self._position_view(p)
+
+    def _position_view(self, p: Position) -> PositionView:
+        st = self._engine._syms.get(p.sym)
+        q = st.quote if st is not None else None
+        m = q._mark if q is not None else div_round(p.cost, p.qty)
+        mv = p.qty * m
+        u = mv - p.cost
+        return PositionView(
+            p.sym, p.qty, Decimal(p.cost) / (p.qty * 10_000), from_units(p.cost),
+            from_units(m) if q is not None else None, from_units(mv), from_units(u),
+            (Decimal(u) * 100 / abs(Decimal(p.cost))).quantize(Decimal("0.01")) if p.cost else None,
+            q._chg if q is not None else None, p.res_sell, p.opened)
 
     def fills(self, epoch: int | str | None = None) -> list[Fill]:
         ep = self._epoch_filter(epoch)
@@ -1117,19 +1174,10 @@ class Account:
         views = []
         mv_total = cost_total = 0
         for p, m in self._marks():
-            mv = p.qty * m
-            mv_total += mv
+            mv_total += p.qty * m
             cost_total += p.cost
-            if not p.qty:
-                continue
-            st = eng._syms.get(p.sym)
-            q = st.quote if st is not None else None
-            u = mv - p.cost
-            views.append(PositionView(
-                p.sym, p.qty, Decimal(p.cost) / (p.qty * 10_000), from_units(p.cost),
-                from_units(m) if q is not None else None, from_units(mv), from_units(u),
-                (Decimal(u) * 100 / abs(Decimal(p.cost))).quantize(Decimal("0.01")) if p.cost else None,
-                q._chg if q is not None else None, p.res_sell, p.opened))
+            if p.qty:
+                views.append(self._position_view(p))
         views.sort(key=lambda v: v.symbol)
         equity = self._cash + mv_total
         open_views = tuple(o.view() for o in self.orders(status="open"))

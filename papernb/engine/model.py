@@ -29,6 +29,12 @@ class _StrEnum(str, enum.Enum):
 
     @classmethod
     def parse(cls, value: object, what: str) -> Any:
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            member = cls.__members__.get(value.upper())
+            if member is not None:
+                return member
         try:
             return cls(value)
         except ValueError:
@@ -66,7 +72,7 @@ class OrderStatus(_StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self in (OrderStatus.PENDING, OrderStatus.PARTIALLY_FILLED)
+        return self is OrderStatus.PENDING or self is OrderStatus.PARTIALLY_FILLED
 
 
 _P, _PF = OrderStatus.PENDING, OrderStatus.PARTIALLY_FILLED
@@ -121,7 +127,7 @@ class Order:
     __slots__ = ("_id", "_acct", "_sym", "_side", "_buy", "_type", "_qty", "_filled", "_lim", "_stop", "_tif",
                  "_status", "_reason", "_coid", "_created", "_elig", "_expires", "_updated", "_closed_at",
                  "_fill_value", "_fees", "_res_cash", "_res_shares", "_res_short", "_triggered", "_fresh",
-                 "_epoch", "_request", "__weakref__")
+                 "_epoch", "_request", "_rest", "__weakref__")
 
     id = _ro("_id")
     account = _ro("_acct")
@@ -159,7 +165,8 @@ class Order:
 
     @property
     def is_open(self) -> bool:
-        return self._status.is_open
+        s = self._status
+        return s is _P or s is _PF
 
     @property
     def expired_at(self) -> int | None:
@@ -321,7 +328,7 @@ class Snapshot:
 class Position:
     """Internal, mutable: an open position and its round-trip accumulators."""
 
-    __slots__ = ("acct", "sym", "qty", "cost", "res_sell", "res_short", "hi", "lo", "mfe", "mae", "opened",
+    __slots__ = ("acct", "sym", "qty", "cost", "res_sell", "res_short", "mfe", "mae", "opened",
                  "max_abs", "long", "entries", "exits", "entry_qty", "entry_value", "exit_qty", "exit_value",
                  "realized", "fees")
 
@@ -331,8 +338,6 @@ class Position:
         self.cost = 0  # signed units: sum of signed qty x price still held
         self.res_sell = 0  # shares held for open sell orders
         self.res_short = 0  # cash units held against the short part
-        self.hi: int | None = None
-        self.lo: int | None = None
         self.mfe = 0
         self.mae = 0
         self.max_abs = 0
@@ -341,14 +346,14 @@ class Position:
         self.entry_qty = self.entry_value = self.exit_qty = self.exit_value = 0
         self.realized = self.fees = 0
 
-    def fold_marks(self) -> None:
+    def fold_marks(self, hi: int, lo: int) -> None:
         """Turn the price extremes seen since the last fold into MFE/MAE in units."""
-        if self.hi is None or not self.qty:
+        if not self.qty:
             return
-        a = self.qty * self.hi - self.cost
-        b = self.qty * self.lo - self.cost
-        hi, lo = (a, b) if a >= b else (b, a)
-        if hi > self.mfe:
-            self.mfe = hi
-        if lo < self.mae:
-            self.mae = lo
+        a = self.qty * hi - self.cost
+        b = self.qty * lo - self.cost
+        best, worst = (a, b) if a >= b else (b, a)
+        if best > self.mfe:
+            self.mfe = best
+        if worst < self.mae:
+            self.mae = worst

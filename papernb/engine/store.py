@@ -74,6 +74,18 @@ _SCHEMA = [
 _LOCK_RE = re.compile(r"(?:held in|by)\s+(.*?\(PID\s*(\d+)\))", re.IGNORECASE)
 
 
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _encode(payload: dict[str, Any], order_state: tuple | None) -> str:
+    data: dict[str, Any] = {"e": payload}
+    if order_state is not None:
+        side, type_, qty, filled, limit, stop, tif, reason = order_state
+        data["o"] = {"side": side, "type": type_, "qty": qty, "filled": filled, "limit": limit, "stop": stop,
+                     "tif": tif, "reason": reason}
+    return _dumps(data)
+
+
 def default_book_path(simulated: bool = False) -> str:
     """``PAPERNB_DB``, else ``~/.papernb/sim.duckdb`` (simulated feed) or ``paper.duckdb``."""
     env = os.environ.get("PAPERNB_DB")
@@ -128,19 +140,23 @@ class Store:
         return sql
 
     def append(self, rows: Sequence[tuple]) -> None:
-        """Make ``rows`` durable (file book: one committed statement) or buffer them."""
+        """Make ``rows`` durable (file book: one committed statement) or buffer them.
+
+        A row is (seq, ts, account, kind, order_id, symbol, status, payload, order_state).
+        """
         if not rows:
             return
         if self.memory:
             self._buffer.extend(rows)
-            if len(self._buffer) >= 50_000:
+            if len(self._buffer) >= 500_000:
                 self.flush()
             return
         for start in range(0, len(rows), 500):
             chunk = rows[start:start + 500]
             params: list[Any] = []
             for r in chunk:
-                params.extend(r)
+                params.extend(r[:7])
+                params.append(_encode(r[7], r[8]))
             self.con.execute(self._insert_sql(len(chunk)), params)
 
     def flush(self) -> None:
@@ -150,7 +166,8 @@ class Store:
         import pandas as pd
 
         rows, self._buffer = self._buffer, []
-        df = pd.DataFrame(rows, columns=["seq", "ts", "account", "kind", "order_id", "symbol", "status", "data"])
+        df = pd.DataFrame([(*r[:7], _encode(r[7], r[8])) for r in rows],
+                          columns=["seq", "ts", "account", "kind", "order_id", "symbol", "status", "data"])
         df["order_id"] = df["order_id"].astype("Int64")
         self.con.register("_papernb_rows", df)
         try:

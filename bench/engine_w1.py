@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Workload W1 (../shared/bench/W1.md) through the papernb engine, beside the plain-Python floor.
+
+Prints the run-phase ticks/s of the engine on a ``:memory:`` book (quotes already built
+as ``pn.Quote`` objects, default EngineConfig: stale guard, stops, DAY expiry, review
+windows and MFE/MAE all on), the floor's run phase measured in the same process, their
+ratio, and the W1 counts.  ``--file-book`` also runs it on a DuckDB file book (every
+order event committed before the call returns), usually on a prefix of the data.
+
+    python bench/w1_data.py            # once: writes bench/data/w1_ticks.parquet
+    python bench/engine_w1.py [--cash 10000000] [--limit N] [--file-book 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import papernb as pn  # noqa: E402
+
+SHARED = Path(os.environ.get("PAPERNB_SHARED_BENCH", HERE.parent.parent / "shared" / "bench"))
+
+
+def load_quotes(path: Path, limit: int) -> list[pn.Quote]:
+    t = pq.read_table(path)
+    if limit:
+        t = t.slice(0, limit)
+    ts = t.column("ts").to_pylist()
+    sym = t.column("symbol").to_pylist()
+    bid = t.column("bid").to_pylist()
+    ask = t.column("ask").to_pylist()
+    last = t.column("last").to_pylist()
+    Q = pn.Quote
+    return [Q(s, bid=b, ask=a, last=la, ts=x) for x, s, b, a, la in zip(ts, sym, bid, ask, last, strict=True)]
+
+
+class W1:
+    """The W1 strategy, written against the public account API."""
+
+    def __init__(self, acct: pn.Account) -> None:
+        self.acct = acct
+        self.n: dict[str, int] = {}
+        self.open: dict[str, list[tuple[pn.Order, int]]] = {}
+        self.submitted = self.denied = self.cancels = 0
+
+    def on_quote(self, q: pn.Quote) -> None:
+        s = q.symbol
+        n = self.n.get(s, 0) + 1
+        self.n[s] = n
+        if n % 100:
+            return
+        acct = self.acct
+        mine = [(o, k) for o, k in self.open.get(s, ()) if o.is_open]
+        for o, k in mine:
+            if n - k >= 500:
+                acct.cancel(o)
+                self.cancels += 1
+        mine = [(o, k) for o, k in mine if o.is_open]
+        if not mine:
+            px = round(float(q.bid) - 0.05, 2)
+            o = acct.buy(s, 10, limit=px)
+            self.submitted += 1
+            if o.status is pn.OrderStatus.REJECTED:
+                self.denied += 1
+            elif o.is_open:
+                mine.append((o, n))
+        pos = acct.position(s)
+        if pos is not None and pos.qty > 0 and not any(o.side is pn.Side.SELL for o, _ in mine):
+            px = round(float(pos.avg_price) + 0.10, 2)
+            o = acct.sell(s, pos.qty, limit=px)
+            self.submitted += 1
+            if o.is_open:
+                mine.append((o, n))
+        self.open[s] = mine
+
+
+def run_engine(quotes: list[pn.Quote], path: str, cash: float) -> dict:
+    book = pn.Engine(path, starting_cash=cash)
+    acct = book.account("w1")
+    strat = W1(acct)
+    on_quote = book.on_quote
+    step = strat.on_quote
+    gc.collect()
+    gc.disable()
+    t0 = time.perf_counter()
+    for q in quotes:
+        on_quote(q)
+        step(q)
+    t1 = time.perf_counter()
+    gc.enable()
+    snap = acct.snapshot()
+    orders = acct.orders(epoch="all")
+    out = {
+        "run_s": round(t1 - t0, 3), "run_ticks_per_s": round(len(quotes) / (t1 - t0)),
+        "submitted": strat.submitted, "filled": sum(o.status is pn.OrderStatus.FILLED for o in orders),
+        "cancelled": strat.cancels, "denied": strat.denied,
+        "open": sum(o.is_open for o in orders), "cash": str(snap.cash), "equity": str(snap.equity),
+        "position_qty": sum(p.qty for p in snap.positions),
+    }
+    book.close()
+    return out
+
+
+def run_floor(data: Path, limit: int, cash: float) -> dict | None:
+    spec_path = SHARED / "w1_floor.py"
+    if not spec_path.exists():
+        return None
+    spec = importlib.util.spec_from_file_location("w1_floor", spec_path)
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    ticks = mod.load(str(data), limit)
+    gc.collect()
+    t0 = time.perf_counter()
+    res = mod.run(ticks, w1=True, cash=cash)
+    t1 = time.perf_counter()
+    res["run_s"] = round(t1 - t0, 3)
+    res["run_ticks_per_s"] = round(len(ticks) / (t1 - t0))
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(HERE / "data" / "w1_ticks.parquet"))
+    ap.add_argument("--cash", type=float, default=100_000.0)
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved runs; medians are printed")
+    ap.add_argument("--file-book", type=int, default=0, metavar="N",
+                    help="also run the first N quotes on a DuckDB file book")
+    args = ap.parse_args()
+    data = Path(args.data)
+    if not data.exists():
+        sys.exit(f"{data} is missing: run python bench/w1_data.py first")
+    print("config:", pn.EngineConfig(starting_cash=args.cash))
+    t0 = time.perf_counter()
+    quotes = load_quotes(data, args.limit)
+    t1 = time.perf_counter()
+    print(f"load: {len(quotes):,} quotes as pn.Quote in {t1 - t0:.2f} s ({len(quotes) / (t1 - t0):,.0f}/s)")
+    eng_runs, floor_runs = [], []
+    for i in range(args.repeat):
+        e = run_engine(quotes, ":memory:", args.cash)
+        f = run_floor(data, args.limit, args.cash)
+        eng_runs.append(e)
+        if f:
+            floor_runs.append(f)
+        print(f"run {i + 1}: engine {e['run_ticks_per_s']:,} ticks/s"
+              + (f", floor {f['run_ticks_per_s']:,} ticks/s" if f else ""))
+    med = sorted(eng_runs, key=lambda r: r["run_ticks_per_s"])[len(eng_runs) // 2]
+    print("RESULT engine", json.dumps(med))
+    if floor_runs:
+        fmed = sorted(floor_runs, key=lambda r: r["run_ticks_per_s"])[len(floor_runs) // 2]
+        print("RESULT floor", json.dumps(fmed))
+        print(f"engine / floor run phase: {med['run_ticks_per_s'] / fmed['run_ticks_per_s']:.1%} "
+              f"(target >= 70% and >= 1,500,000 ticks/s)")
+    else:
+        print(f"floor not found at {SHARED} (set PAPERNB_SHARED_BENCH)")
+    if args.file_book:
+        with tempfile.TemporaryDirectory() as d:
+            fb = run_engine(quotes[:args.file_book], str(Path(d) / "w1.duckdb"), args.cash)
+        print("RESULT file-book", json.dumps({"quotes": min(args.file_book, len(quotes)), **fb}))
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
