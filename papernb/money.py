@@ -103,6 +103,8 @@ def from_units(units: int | None) -> Decimal | None:
     """Int units -> exact ``Decimal`` dollars (what the API hands out)."""
     if units is None:
         return None
+    if units % _CENT == 0:  # whole cents read as cents: 189.50, not 189.5000
+        return Decimal(units // _CENT).scaleb(-2)
     return Decimal(units).scaleb(-4)
 
 

@@ -133,6 +133,7 @@ class Engine:
         self._heap: list[tuple[int, int, int]] = []
         self._compact: set[str] = set()
         self._expiry_cache = (0, 0)
+        self._quoting: _Sym | None = None
         self._next_second = 0
         self._next_close = _NEVER
         self._due = 0
@@ -193,12 +194,14 @@ class Engine:
             self._tick_clock()
         elif ts > self._now:
             self._now = ts
-        if self._now >= self._due:
-            self._run_due()
         st = self._syms.get(q._sym)
         if st is None:
             st = self._syms[q._sym] = _Sym(q._sym)
         st.quote = q
+        if self._now >= self._due:
+            self._quoting = st
+            self._run_due()  # expiries first; orders of this symbol that just became eligible
+            self._quoting = None  # are matched once, by the loop below, on this quote
         if st.orders:
             for o in st.orders:  # closed orders leave the list at the commit, not during this loop
                 rest = o._rest
@@ -349,7 +352,7 @@ class Engine:
                     self._emit("OrderExpired", o._acct, o, {"at": t})
             elif o._elig == t:
                 st = self._syms.get(o._sym)
-                if st is not None and st.quote is not None:
+                if st is not None and st.quote is not None and st is not self._quoting:
                     self._match(o, st.quote)
         if now >= self._next_close:
             if self._next_close != _NEVER:

@@ -15,7 +15,7 @@ from ..errors import InvalidOrder, InvalidTransition, OrderNotOpen
 from ..money import from_units
 
 
-class _StrEnum(str, enum.Enum):
+class _StrEnum(enum.StrEnum):
     """A str enum whose value is its upper-case name; inputs are case-insensitive."""
 
     @classmethod

@@ -62,7 +62,7 @@ def read_table(path: str | Path, *, table: str | None = None, query: str | None 
         con = duckdb.connect(str(p), read_only=True)
         try:
             sql = query or f'SELECT * FROM "{(table or "quotes").replace(chr(34), "")}"'
-            return con.execute(sql).fetch_arrow_table()
+            return con.sql(sql).to_arrow_table()
         finally:
             con.close()
     raise InvalidInput(f"{p.name}: replay reads .csv, .parquet or .duckdb files")
