@@ -16,6 +16,7 @@ from .errors import InvalidInput
 UNITS_PER_DOLLAR = 10_000
 #: Largest price or amount accepted at the API ($100 trillion): bigger is a typo, not a trade.
 MAX_UNITS = 100_000_000_000_000 * UNITS_PER_DOLLAR
+_MAX_DOLLARS = Decimal(100_000_000_000_000)
 _ONE_DOLLAR = UNITS_PER_DOLLAR
 _CENT = 100
 _Q4 = Decimal("0.0001")
@@ -80,6 +81,8 @@ def to_units(value: object, what: str = "amount", *, positive: bool = False, exa
             raise InvalidInput(f"{what} is absurdly large: {value!r}")
         return fast
     d = _to_decimal(value, what)
+    if abs(d) > _MAX_DOLLARS:
+        raise InvalidInput(f"{what} is absurdly large: {value!r}")
     q = d.quantize(_Q4, rounding=ROUND_HALF_EVEN)
     if exact and q != d:
         raise InvalidInput(f"{what} has more than 4 decimals: {value!r}")

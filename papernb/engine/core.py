@@ -432,9 +432,13 @@ class Engine:
             p = a._positions.get(sym) if a else None
             if p is not None:
                 p.mfe, p.mae = max(p.mfe, mfe), min(p.mae, mae)
+        loaded: set[str] = set()
         for acct, epoch, ts, eq in self._store.load_equity():
             a = self._accounts.get(acct)
             if a is not None and epoch == a._epoch:
+                if acct not in loaded:  # the stored curve replaces the start point replay made
+                    loaded.add(acct)
+                    a._equity = []
                 a._equity.append((ts, to_units(eq)))
                 self._equity_written[acct] = len(a._equity)
         self._trips_written = sum(len(a._trips) for a in self._accounts.values())
