@@ -1,0 +1,40 @@
+"""The project's own files agree with each other (environment.yml cannot be resolved here)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CONDA_NAMES = {"duckdb": "python-duckdb", "redis": "redis-py"}  # PyPI name -> conda-forge name
+NOT_ON_LINUX = {"xlwings"}  # the excel extra: Windows/macOS only
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~ \[;]", req.strip(), maxsplit=1)[0].lower()
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject() -> None:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert env["channels"][0] == "conda-forge"
+    deps = env["dependencies"]
+    conda = {_name(d) for d in deps if isinstance(d, str)}
+    pip = [d for d in deps if isinstance(d, dict)][0]["pip"]
+    assert "-e .[test]" in pip
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *(r for extra, reqs in project["optional-dependencies"].items()
+                                         for r in reqs)]
+    names = {CONDA_NAMES.get(_name(r), _name(r)) for r in wanted} - NOT_ON_LINUX
+    assert names <= conda, f"missing from environment.yml: {sorted(names - conda)}"
+    assert "python=3.11" in deps and "redis-server" in conda
+    assert conda - names - {"python", "pip", "redis-server"} == set(), "environment.yml lists extra packages"
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text().splitlines()
+    commands = [line.split("#")[0].strip() for line in readme[:12] if line.startswith("./scripts/")]
+    assert commands[:2] == ["./scripts/run.sh", "./scripts/test.sh"]
+    assert "./scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
