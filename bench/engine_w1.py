@@ -28,6 +28,9 @@ import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from w1_strategy import W1  # noqa: E402
 
 import papernb as pn  # noqa: E402
 
@@ -47,50 +50,10 @@ def load_quotes(path: Path, limit: int) -> list[pn.Quote]:
     return [Q(s, bid=b, ask=a, last=la, ts=x) for x, s, b, a, la in zip(ts, sym, bid, ask, last, strict=True)]
 
 
-class W1:
-    """The W1 strategy, written against the public account API."""
-
-    def __init__(self, acct: pn.Account) -> None:
-        self.acct = acct
-        self.n: dict[str, int] = {}
-        self.open: dict[str, list[tuple[pn.Order, int]]] = {}
-        self.submitted = self.denied = self.cancels = 0
-
-    def on_quote(self, q: pn.Quote) -> None:
-        s = q.symbol
-        n = self.n.get(s, 0) + 1
-        self.n[s] = n
-        if n % 100:
-            return
-        acct = self.acct
-        mine = [(o, k) for o, k in self.open.get(s, ()) if o.is_open]
-        for o, k in mine:
-            if n - k >= 500:
-                acct.cancel(o)
-                self.cancels += 1
-        mine = [(o, k) for o, k in mine if o.is_open]
-        if not mine:
-            px = round(float(q.bid) - 0.05, 2)
-            o = acct.buy(s, 10, limit=px)
-            self.submitted += 1
-            if o.status is pn.OrderStatus.REJECTED:
-                self.denied += 1
-            elif o.is_open:
-                mine.append((o, n))
-        pos = acct.position(s)
-        if pos is not None and pos.qty > 0 and not any(o.side is pn.Side.SELL for o, _ in mine):
-            px = round(float(pos.avg_price) + 0.10, 2)
-            o = acct.sell(s, pos.qty, limit=px)
-            self.submitted += 1
-            if o.is_open:
-                mine.append((o, n))
-        self.open[s] = mine
-
-
 def run_engine(quotes: list[pn.Quote], path: str, cash: float) -> dict:
     book = pn.Engine(path, starting_cash=cash)
     acct = book.account("w1")
-    strat = W1(acct)
+    strat = W1()
     on_quote = book.on_quote
     step = strat.on_quote
     gc.collect()
@@ -98,18 +61,10 @@ def run_engine(quotes: list[pn.Quote], path: str, cash: float) -> dict:
     t0 = time.perf_counter()
     for q in quotes:
         on_quote(q)
-        step(q)
+        step(acct, q)
     t1 = time.perf_counter()
     gc.enable()
-    snap = acct.snapshot()
-    orders = acct.orders(epoch="all")
-    out = {
-        "run_s": round(t1 - t0, 3), "run_ticks_per_s": round(len(quotes) / (t1 - t0)),
-        "submitted": strat.submitted, "filled": sum(o.status is pn.OrderStatus.FILLED for o in orders),
-        "cancelled": strat.cancels, "denied": strat.denied,
-        "open": sum(o.is_open for o in orders), "cash": str(snap.cash), "equity": str(snap.equity),
-        "position_qty": sum(p.qty for p in snap.positions),
-    }
+    out = {"run_s": round(t1 - t0, 3), "run_ticks_per_s": round(len(quotes) / (t1 - t0)), **strat.counts(acct)}
     book.close()
     return out
 

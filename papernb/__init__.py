@@ -5,6 +5,7 @@ The public surface is what this module names in ``__all__``; everything else is 
 
 from __future__ import annotations
 
+from .backtest import BacktestResult, backtest, compare_fills
 from .config import Commission, EngineConfig
 from .engine import (
     Account,
@@ -39,6 +40,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Account",
+    "BacktestResult",
     "Engine",
     "Fill",
     "Order",
@@ -65,4 +67,6 @@ __all__ = [
     "ReplaceRefused",
     "UnknownOrder",
     "__version__",
+    "backtest",
+    "compare_fills",
 ]

@@ -13,11 +13,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-echo "== installing papernb with its test extras"
-python -m pip install -q --disable-pip-version-check -e ".[test]"
+echo "== installing papernb with its test and app extras"
+python -m pip install -q --disable-pip-version-check -e ".[test,app]"
 
 echo "== ruff"
 python -m ruff check papernb tests bench scripts
 
-echo "== pytest"
-python -m pytest -q "$@"
+echo "== pytest (tests, and the notebooks under nbval)"
+python -m pytest -q --nbval-lax --nbval-current-env tests notebooks "$@"

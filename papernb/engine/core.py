@@ -1064,6 +1064,10 @@ class Account:
     def now(self) -> int:
         return self._engine._now
 
+    def quote(self, symbol: str) -> Quote | None:
+        """The latest quote seen for ``symbol`` (never a future one)."""
+        return self._engine.quote(symbol)
+
     def buy(self, symbol: str, qty: int, *, limit: Any = None, stop: Any = None, tif: str | None = None,
             client_order_id: str | None = None) -> Order:
         """Buy: market, or limit / stop / stop-limit from which prices are given."""

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Workload W1 end to end through ``pn.backtest`` (reading the Parquet file included).
+
+Prints ticks/s end to end and of the run phase, peak memory, and, in the same run, the
+plain-Python floor (../shared/bench/w1_floor.py) and, when they are installed in this
+environment, nautilus_trader and backtrader via the reference scripts in ../shared/bench/,
+each in its own process, with the ratios.
+
+    python bench/w1_data.py      # once
+    python bench/backtest_w1.py [--cash 10000000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHARED = Path(os.environ.get("PAPERNB_SHARED_BENCH", HERE.parent.parent / "shared" / "bench"))
+
+
+def papernb_once(data: str, cash: float) -> dict:
+    """One end-to-end run in a fresh process, so that peak RSS is this run's alone."""
+    code = f"""
+import json, resource, sys, time
+sys.path.insert(0, {str(HERE)!r}); sys.path.insert(0, {str(HERE.parent)!r})
+t0 = time.perf_counter()
+import papernb as pn
+from w1_strategy import W1
+strat = W1()
+res = pn.backtest({data!r}, strat, cash={cash!r}, progress=False)
+t1 = time.perf_counter()
+out = {{"engine": "papernb", "total_s": round(t1 - t0, 3), "load_s": round(res.load_seconds, 3),
+        "run_s": round(res.seconds, 3), "ticks_per_s": round(res.quotes / (t1 - t0)),
+        "run_ticks_per_s": round(res.quotes / res.seconds), "journal_hash": res.journal_hash[:16],
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        **strat.counts(res.account)}}
+print("RESULT " + json.dumps(out))
+"""
+    return _result([sys.executable, "-c", code])
+
+
+def _result(cmd: list[str]) -> dict:
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=SHARED if SHARED.exists() else HERE)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"{cmd[:3]} printed no RESULT:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+
+
+def other(script: str, data: str, cash: float) -> dict | None:
+    path = SHARED / script
+    if not path.exists():
+        return None
+    if script != "w1_floor.py":
+        mod = "nautilus_trader" if "nautilus" in script else "backtrader"
+        if importlib.util.find_spec(mod) is None:
+            return None
+    return _result([sys.executable, str(path), "--data", data, "--mode", "w1", "--cash", str(cash)])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(HERE / "data" / "w1_ticks.parquet"))
+    ap.add_argument("--cash", type=float, default=100_000.0)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    if not Path(args.data).exists():
+        sys.exit(f"{args.data} is missing: run python bench/w1_data.py first")
+    runs: dict[str, list[dict]] = {}
+    for i in range(args.repeat):  # interleaved, so that machine noise hits every engine alike
+        for name, fn in (("papernb", lambda: papernb_once(args.data, args.cash)),
+                         ("floor", lambda: other("w1_floor.py", args.data, args.cash)),
+                         ("nautilus", lambda: other("w1_nautilus.py", args.data, args.cash)),
+                         ("backtrader", lambda: other("w1_backtrader.py", args.data, args.cash))):
+            r = fn()
+            if r is not None:
+                runs.setdefault(name, []).append(r)
+                print(f"run {i + 1} {name:10} {r['ticks_per_s']:>10,} ticks/s end to end", flush=True)
+    med = {k: sorted(v, key=lambda r: r["ticks_per_s"])[len(v) // 2] for k, v in runs.items()}
+    for k, r in med.items():
+        print(f"RESULT {k} " + json.dumps(r))
+    p = med["papernb"]
+    hashes = {r["journal_hash"] for r in runs["papernb"]}
+    print(f"papernb deterministic across runs: {len(hashes) == 1} ({', '.join(sorted(hashes))})")
+    print(f"papernb peak RSS {p['peak_rss_mb']} MiB (target < 1024)")
+    for k, target in (("floor", 0.70), ("nautilus", 5.0), ("backtrader", 100.0)):
+        if k in med:
+            ratio = p["ticks_per_s"] / med[k]["ticks_per_s"]
+            print(f"papernb / {k}: {ratio:.2f}x end to end (target >= {target}x)")
+        else:
+            print(f"{k}: not installed here (pip install it in this environment to compare)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Run-wide settings for the test suite and the notebooks executed by nbval."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+
+def pytest_configure(config: object) -> None:
+    # Tests and notebooks never touch a trader's real book: every run gets its own,
+    # and the notebook kernels nbval starts inherit this environment.
+    tmp = tempfile.mkdtemp(prefix="papernb-test-")
+    os.environ["PAPERNB_DB"] = os.path.join(tmp, "book.duckdb")
+    os.environ.setdefault("PAPERNB_FEED", "sim")
+    os.environ.pop("PAPERNB_REDIS_URL", None)
