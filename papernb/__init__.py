@@ -35,6 +35,7 @@ from .errors import (
     UnknownOrder,
 )
 from .quote import Quote
+from .session import Session, connect
 
 __version__ = "0.1.0"
 
@@ -65,8 +66,10 @@ __all__ = [
     "PaperError",
     "Quote",
     "ReplaceRefused",
+    "Session",
     "UnknownOrder",
     "__version__",
     "backtest",
     "compare_fills",
+    "connect",
 ]

@@ -1,0 +1,279 @@
+"""The live loop: a feed and an engine wired together on the kernel's asyncio loop.
+
+``pn.connect()`` opens a book with a wall clock, subscribes the engine to a quote hub
+(fed by the simulated market, a replay, or Redis), advances engine time on a timer when
+no quotes arrive, and publishes one account snapshot per refresh to whoever subscribed
+(the widgets), at most ``refresh_hz`` times a second and at least once a second.
+
+Everything runs on one thread, the loop's: a burst of quotes is handed to the engine as
+it arrives, but the UI hears about it once per refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .broker import LocalBroker
+from .config import EngineConfig
+from .engine import Account, Engine
+from .engine.model import Snapshot
+from .engine.store import default_book_path
+from .errors import BookLocked, ConfigError
+from .feed.hub import Hub
+from .quote import Quote, normalize_symbol
+
+__all__ = ["Session", "connect"]
+
+log = logging.getLogger(__name__)
+
+
+def wall_ns() -> int:
+    """The live clock: wall time in int ns UTC."""
+    return time.time_ns()
+
+
+class Session:
+    """A live account: ``.account`` (the Account API), ``.engine``, ``.feed`` (the hub).
+
+    Create it with :func:`connect`.  ``run(strategy)`` runs a backtest strategy on live
+    quotes; ``close()`` stops the feed and releases the book file.
+    """
+
+    def __init__(self, engine: Engine, account: Account, hub: Hub, *, simulated: bool, feed_label: str,
+                 refresh_hz: float = 4.0) -> None:
+        if not 1.0 <= refresh_hz <= 10.0:
+            raise ConfigError(f"refresh_hz must be between 1 and 10, was {refresh_hz!r}")
+        self.engine = engine
+        self.account = account
+        self.feed = hub
+        self.simulated = simulated
+        self.feed_label = feed_label
+        self.refresh_hz = refresh_hz
+        self.broker = LocalBroker(self)
+        self._subs: list[Callable[[Snapshot], None]] = []
+        self._tasks: list[asyncio.Task] = []
+        self._stoppers: list[Callable[[], Any]] = []
+        self._dirty = True
+        self._last_publish = 0.0
+        self._strategy: Any = None
+        self._closed = False
+        self.published = 0
+        self._unsub_hub = hub.subscribe(self._on_quotes)
+        self._unsub_engine = engine.subscribe(self._on_engine_events)
+
+    # -- wiring ------------------------------------------------------------------------------
+    def _on_quotes(self, batch: list[Quote]) -> None:
+        """Quotes from the hub: restamp with this kernel's receive time, hand to the engine."""
+        if self._closed:
+            return
+        now = wall_ns()
+        on_quote = self.engine.on_quote
+        strat = self._strategy
+        for q in batch:
+            q = q.restamped(now)
+            on_quote(q)
+            if strat is not None:
+                self._step(strat, q)
+        self._dirty = True
+
+    def _step(self, strat: Any, q: Quote) -> None:
+        try:
+            strat.on_quote(self.account, q)
+        except Exception:  # a strategy bug stops the strategy, never the session
+            log.exception("strategy %r failed on %r; stopped", strat.obj, q)
+            self._strategy = None
+
+    def _on_engine_events(self, events: list) -> None:
+        self._dirty = True
+
+    def subscribe(self, callback: Callable[[Snapshot], None]) -> Callable[[], None]:
+        """Call ``callback(snapshot)`` once per refresh; returns the unsubscribe function."""
+        self._subs.append(callback)
+        callback(self.account.snapshot())
+
+        def unsubscribe() -> None:
+            if callback in self._subs:
+                self._subs.remove(callback)
+
+        return unsubscribe
+
+    def refresh(self, force: bool = False) -> bool:
+        """Advance engine time and publish a snapshot if something changed (or a second passed)."""
+        if self._closed:
+            return False
+        self.engine.advance(wall_ns())
+        now = time.monotonic()
+        if not (force or self._dirty or now - self._last_publish >= 1.0):
+            return False
+        self._dirty = False
+        self._last_publish = now
+        snap = self.account.snapshot()
+        self.published += 1
+        for cb in tuple(self._subs):
+            try:
+                cb(snap)
+            except Exception:
+                log.exception("snapshot subscriber %r failed", cb)
+        return True
+
+    async def _ticker(self) -> None:
+        period = 1.0 / self.refresh_hz
+        while not self._closed:
+            await asyncio.sleep(period)
+            self.refresh()
+
+    def start(self, *sources: Any) -> Session:
+        """Start the ticker and ``sources`` (objects with ``async run(publish)``) on the running loop."""
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._ticker(), name="papernb-session-ticker"))
+        for src in sources:
+            self._tasks.append(loop.create_task(src.run(self.feed.publish), name=f"papernb-source-{src!r}"[:60]))
+        return self
+
+    def add_stopper(self, stop: Callable[[], Any]) -> None:
+        self._stoppers.append(stop)
+
+    # -- public --------------------------------------------------------------------------------
+    def quote(self, symbol: str) -> Quote | None:
+        """The latest quote for ``symbol`` from the feed (what the ticket shows as you type)."""
+        sym = normalize_symbol(symbol)
+        return self.feed.latest.get(sym) or self.engine.quote(sym)
+
+    def run(self, strategy: Any) -> None:
+        """Run a strategy written for ``pn.backtest`` on the live quotes (one at a time)."""
+        from .backtest import _Strategy
+
+        strat = _Strategy(strategy)
+        if strat.on_start is not None:
+            strat.on_start(self.account)
+        self._strategy = strat
+
+    def stop(self) -> None:
+        """Stop the running strategy (its open orders stay; cancel them if you want)."""
+        strat, self._strategy = self._strategy, None
+        if strat is not None and strat.on_end is not None:
+            strat.on_end(self.account)
+
+    async def aclose(self) -> None:
+        """Stop the feed and the ticker, checkpoint and release the book file."""
+        if self._closed:
+            return
+        self.stop()
+        self._closed = True
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        for stop in self._stoppers:
+            with contextlib.suppress(Exception):
+                r = stop()
+                if asyncio.iscoroutine(r):
+                    await r
+        self._unsub_hub()
+        self._unsub_engine()
+        self.engine.close()
+
+    def close(self) -> None:
+        """Like :meth:`aclose`, usable from sync code; cancels tasks without waiting for them."""
+        if self._closed:
+            return
+        self.stop()
+        self._closed = True
+        for t in self._tasks:
+            t.cancel()
+        for stop in self._stoppers:
+            with contextlib.suppress(Exception):
+                r = stop()
+                if asyncio.iscoroutine(r):
+                    r.close()
+        self._unsub_hub()
+        self._unsub_engine()
+        self.engine.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __repr__(self) -> str:
+        return f"<Session {self.account.name} on {self.engine.path} ({self.feed_label})>"
+
+
+def _open_engine(path: str, wait: float, config: EngineConfig) -> Engine:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return Engine(path, config=config, clock=wall_ns)
+        except BookLocked:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
+
+
+def connect(account: str | None = None, *, db: str | None = None, feed: str | Hub | None = None,
+            redis: str | None = None, symbols: list[str] | None = None, rate: float = 20.0, seed: int | None = None,
+            refresh_hz: float = 4.0, wait: float = 0.0, start: bool = True, **settings: Any) -> Session:
+    """Open a live session on the running event loop (a notebook kernel has one).
+
+    - ``account``: name (``PAPERNB_ACCOUNT``, default ``trader``).
+    - ``feed``: ``"sim"`` (the embedded default), ``"redis"``, ``"replay:PATH"``, or a ``Hub``
+      you publish into yourself (``PAPERNB_FEED``).  ``redis`` / ``PAPERNB_REDIS_URL``
+      selects Redis.
+    - ``db``: the book file (``PAPERNB_DB``; default ``~/.papernb/sim.duckdb`` on the
+      simulated feed, ``~/.papernb/paper.duckdb`` on real quotes, so that random-walk P/L
+      never mixes into a real paper record).
+    - ``wait``: seconds to wait for a locked book to be released before ``BookLocked``.
+    - other keywords: :class:`~papernb.EngineConfig` fields.
+    """
+    from .feed.redis_bus import RedisSubscriber, mask_url, redis_url
+
+    name = account or os.environ.get("PAPERNB_ACCOUNT") or "trader"
+    url = redis_url(redis)
+    kind: str | Hub = feed if feed is not None else (os.environ.get("PAPERNB_FEED") or ("redis" if url else "sim"))
+    hub = kind if isinstance(kind, Hub) else Hub()
+    simulated = kind == "sim"
+    if isinstance(kind, str) and kind not in ("sim", "redis") and not kind.startswith("replay:"):
+        raise ConfigError(f"feed must be 'sim', 'redis' or 'replay:PATH', was {kind!r}")
+    if kind == "redis" and not url:
+        raise ConfigError("feed 'redis' needs a URL: pass redis=... or set PAPERNB_REDIS_URL")
+    path = db or default_book_path(simulated=simulated)
+    config = EngineConfig.build(None, **settings)
+    engine = _open_engine(path, wait, config)
+    try:
+        acct = engine.account(name)
+        if isinstance(kind, Hub):
+            label = "your feed"
+        elif kind == "sim":
+            label = "SIMULATED"
+        elif kind == "redis":
+            label = f"redis {mask_url(url)}"  # type: ignore[arg-type]
+        else:
+            label = f"replay {Path(kind[7:]).name}"
+        session = Session(engine, acct, hub, simulated=simulated, feed_label=label, refresh_hz=refresh_hz)
+        if not start:
+            return session
+        sources: list[Any] = []
+        if kind == "sim":
+            from .feed.sim import SimulatedMarket
+
+            sources.append(SimulatedMarket(symbols, rate=rate, seed=0 if seed is None else seed))
+        elif isinstance(kind, str) and kind.startswith("replay:"):
+            from .feed.replay import Replay
+
+            sources.append(Replay(kind[7:], speed=1.0))
+        session.start(*sources)
+        if kind == "redis":
+            sub = RedisSubscriber(hub, url, symbols=symbols)
+            sub.start()
+            session.add_stopper(sub.stop)
+        return session
+    except BaseException:
+        engine.close()
+        raise
