@@ -8,6 +8,8 @@ from collections.abc import Sequence
 _USAGE = """usage: papernb COMMAND [ARGS]
 
 commands:
+  app [--port P] [--no-browser] [--account A] [--book F] [--feed sim|redis|replay:PATH] [--redis URL]
+                            serve the trading app with Voila on 127.0.0.1 (simulated market by default)
   demo                      open a throwaway book, trade on a few quotes, print the account
   feed sim|replay|excel     run a quote source (see: papernb feed --help)
   quotes SYMBOL...          latest quotes from Redis
@@ -21,6 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_USAGE)
         return 0
     cmd, rest = args[0], args[1:]
+    if cmd == "app":
+        from .app import main as app_main
+
+        return app_main(rest)
     if cmd == "demo":
         from .demo import main as demo_main
 
