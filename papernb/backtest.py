@@ -209,6 +209,9 @@ def backtest(data: Any, strategy: Any, *, cash: Any = None, progress: bool | Non
     strat = _Strategy(strategy)
     t0 = time.perf_counter()
     quotes, dropped = load(data, table=table, query=query)
+    if config.fill_model == "size" and quotes and not any(q._asz is not None or q._bsz is not None
+                                                          for q in quotes):
+        raise ConfigError("fill_model 'size' needs bid_size/ask_size in the data, and it has none")
     t1 = time.perf_counter()
     return _run(quotes, dropped, strat, config, progress, account, label, t1 - t0)
 

@@ -23,7 +23,6 @@ from typing import Any
 
 from ..config import EngineConfig
 from ..errors import (
-    ConfigError,
     DuplicateClientOrderId,
     InvalidInput,
     InvalidOrder,
@@ -426,6 +425,7 @@ class Engine:
         finally:
             self._replaying = False
         self._compact_orders()
+        self._now = max(self._now, self._store.load_now())  # quotes seen after the last event
         marks = self._store.load_marks()
         for (acct, sym), (mfe, mae) in marks.items():
             a = self._accounts.get(acct)
@@ -638,9 +638,12 @@ class Engine:
                 self.counters["waited_on_stale_quote"] += 1
             o._reason = f"waiting for a fresh quote, last {_age_text(now - q._ts)} old"
             return
+        buy = o._buy
+        if self._model == "size" and (q._asz if buy else q._bsz) is None:
+            o._reason = "waiting for a quote with sizes (fill model 'size')"
+            return
         if o._reason is not None:
             o._reason = None
-        buy = o._buy
         t = o._type
         if (t is _STP or t is _STL) and not o._triggered:
             ref = q._last
@@ -677,8 +680,6 @@ class Engine:
         qty = o._qty - o._filled
         if self._model == "size":
             size = q._asz if buy else q._bsz
-            if size is None:
-                raise ConfigError(f"fill_model 'size' needs bid/ask sizes, and the quote for {q._sym} has none")
             if size < qty:
                 qty = size
             if qty <= 0:
@@ -768,37 +769,14 @@ class Engine:
         base = {"id": oid, "symbol": sym, "side": side_.value, "type": type_.value, "qty": n, "limit": lim,
                 "stop": stp, "tif": tif_.value, "coid": coid,
                 "eligible_at": now + self._review_ns,
-                "expires_at": self._day_expiry(now) if tif_ is TimeInForce.DAY and now else None}
+                "expires_at": self._day_expiry(now) if tif_ is TimeInForce.DAY else None}
         st = self._syms.get(sym)
         q = st.quote if st is not None else None
-        reason = None
-        res_cash = res_shares = 0
         if q is None:
-            reason = f"no quote for {sym}"
-        elif side_ is _BUY:
-            res_cash = self._buy_reservation(type_, n, lim, stp, q)
-            bp = a._cash - a._reserved
-            if res_cash > bp:
-                reason = (f"not enough buying power: this order needs {fmt_money(res_cash)}, "
-                          f"you have {fmt_money(bp)}")
+            reason: str | None = f"no quote for {sym}"
+            res_cash = res_shares = 0
         else:
-            pos = a._positions.get(sym)
-            avail = max(pos.qty - pos.res_sell, 0) if pos is not None else 0
-            res_shares = min(n, avail)
-            short = n - res_shares
-            if short:
-                if not self._short:
-                    held = max(pos.qty, 0) if pos is not None else 0
-                    reason = f"not enough shares: you hold {held} {sym}"
-                    if pos is not None and pos.res_sell:
-                        reason += f", {pos.res_sell} already held for open sell orders"
-                else:
-                    ref = lim if lim is not None else (q._bid or q._last)
-                    res_cash = (3 * short * ref + 1) // 2 + self._commission_estimate(n)
-                    bp = a._cash - a._reserved
-                    if res_cash > bp:
-                        reason = (f"not enough buying power for the short sale: needs {fmt_money(res_cash)}, "
-                                  f"you have {fmt_money(bp)}")
+            res_cash, res_shares, reason = self._reservation(a, sym, side_ is _BUY, type_, n, lim, stp, q)
         if reason is not None:
             self._emit("OrderRejected", a._name, None, {**base, "reason": reason})
             self._commit()
@@ -813,6 +791,39 @@ class Engine:
             self._schedule(o._expires, _EXPIRE, oid)
         self._commit()
         return o
+
+    def _reservation(self, a: Account, sym: str, buy: bool, type_: OrderType, n: int, lim: int | None,
+                     stp: int | None, q: Quote | None, own_shares: int = 0,
+                     own_cash: int = 0) -> tuple[int, int, str | None]:
+        """(cash held, shares held, refusal) for ``n`` shares; ``own_*`` is what a replaced order holds."""
+        bp = a._cash - a._reserved + own_cash
+        if buy:
+            if q is None and type_ in (_MKT, _STP):
+                return 0, 0, f"no quote for {sym} yet"
+            res = self._buy_reservation(type_, n, lim, stp, q)  # type: ignore[arg-type]
+            if res > bp:
+                return 0, 0, f"not enough buying power: this order needs {fmt_money(res)}, you have {fmt_money(bp)}"
+            return res, 0, None
+        pos = a._positions.get(sym)
+        held = max(pos.qty, 0) if pos is not None else 0
+        others = pos.res_sell - own_shares if pos is not None else 0  # held for other sell orders
+        shares = min(n, max(held - others, 0))
+        short = n - shares
+        if not short:
+            return 0, shares, None
+        if not self._short or others:
+            # a short sale would first close shares that other sell orders hold: never sell them twice
+            reason = f"not enough shares: you hold {held} {sym}"
+            if others:
+                reason += f", {others} already held for open sell orders"
+            return 0, 0, reason
+        ref = lim if lim is not None else (q._bid or q._last if q is not None else None)
+        if ref is None:
+            return 0, 0, f"no quote for {sym} yet"
+        res = (3 * short * ref + 1) // 2 + self._commission_estimate(n)
+        if res > bp:
+            return 0, 0, f"not enough buying power for the short sale: needs {fmt_money(res)}, you have {fmt_money(bp)}"
+        return res, shares, None
 
     def _commission_estimate(self, qty: int) -> int:
         if self._comm_zero:
@@ -854,30 +865,11 @@ class Engine:
             transition(o._id, o._status, "OrderReplaced")
         now = self._now
         rest = n - o._filled
-        st = self._syms[o._sym]
-        q = st.quote
+        st = self._syms.get(o._sym)
+        q = st.quote if st is not None else None
         requested = {"qty": n, "limit": lim, "stop": stp, "tif": tif_.value}
-        res_cash = res_shares = 0
-        refusal = None
-        bp_plus = a._cash - a._reserved + o._res_cash
-        if o._buy:
-            res_cash = self._buy_reservation(o._type, rest, lim, stp, q)  # type: ignore[arg-type]
-            if res_cash > bp_plus:
-                refusal = (f"not enough buying power: the new order needs {fmt_money(res_cash)}, "
-                           f"you have {fmt_money(bp_plus)}")
-        else:
-            pos = a._positions.get(o._sym)
-            avail = (max(pos.qty - pos.res_sell, 0) if pos is not None else 0) + o._res_shares
-            res_shares = min(rest, avail)
-            short = rest - res_shares
-            if short:
-                if not self._short:
-                    refusal = f"not enough shares: {avail} {o._sym} available for this order"
-                else:
-                    ref = lim if lim is not None else (q._bid or q._last)  # type: ignore[union-attr]
-                    res_cash = (3 * short * ref + 1) // 2 + self._commission_estimate(rest)
-                    if res_cash > bp_plus:
-                        refusal = f"not enough buying power for the short sale: needs {fmt_money(res_cash)}"
+        res_cash, res_shares, refusal = self._reservation(a, o._sym, o._buy, o._type, rest, lim, stp, q,
+                                                          own_shares=o._res_shares, own_cash=o._res_cash)
         if refusal is not None:
             self._emit("OrderReplaceRefused", a._name, o, {"reason": refusal, "requested": requested})
             self._commit()
@@ -936,7 +928,7 @@ class Engine:
                           t.closed_at, t.mfe, t.mae, t.verdict))
         self._trips_written = len(all_trips)
         self._store.checkpoint({"accounts": accounts, "positions": positions},
-                               {"marks": marks, "equity": equity, "round_trips": trips})
+                               {"marks": marks, "equity": equity, "round_trips": trips}, now=self._now)
         self._dirty = False
 
 

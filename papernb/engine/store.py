@@ -189,8 +189,12 @@ class Store:
         cur.close()
 
     # -- checkpoints ---------------------------------------------------------------------
-    def checkpoint(self, tables: dict[str, list[tuple]], append: dict[str, list[tuple]]) -> None:
-        """Rewrite the projection tables in ``tables``; append rows to those in ``append``."""
+    def checkpoint(self, tables: dict[str, list[tuple]], append: dict[str, list[tuple]], now: int = 0) -> None:
+        """Rewrite the projection tables in ``tables``; append rows to those in ``append``.
+
+        ``now`` (engine time) is kept too, so that a reopened book's clock does not go back
+        to its last event when quotes came after it.
+        """
         if self.memory:
             self.flush()
         con = self.con
@@ -205,10 +209,15 @@ class Store:
                 if rows:
                     marks = ", ".join(["?"] * len(rows[0]))
                     con.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('now', ?)", [str(now)])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def load_now(self) -> int:
+        row = self.con.execute("SELECT value FROM meta WHERE key = 'now'").fetchone()
+        return int(row[0]) if row else 0
 
     def load_marks(self) -> dict[tuple[str, str], tuple[int, int]]:
         rows = self.con.execute(

@@ -175,12 +175,22 @@ def test_size_fill_model_fills_at_most_the_quoted_size(book: pn.Engine) -> None:
     assert [f.qty for f in a.fills()] == [3, 4, 3]
 
 
-def test_size_fill_model_without_sizes_is_a_clear_error() -> None:
+def test_size_fill_model_waits_for_a_quote_with_sizes() -> None:
     b = pn.Engine(":memory:", fill_model="size")
     m, a = Market(b), b.account("alice")
     m.quote("AAPL", 189.90, 190.10, 190.00)
-    with pytest.raises(pn.ConfigError, match="needs bid/ask sizes"):
-        a.buy("AAPL", 10)
+    o = a.buy("AAPL", 10)
+    assert o.status is PENDING and o.reason == "waiting for a quote with sizes (fill model 'size')"
+    m.quote("AAPL", 189.90, 190.10, 190.00, bid_size=500, ask_size=500)
+    assert o.status is FILLED
+
+
+def test_size_fill_model_on_data_without_sizes_is_a_clear_error() -> None:
+    import pandas as pd
+
+    tape = pd.DataFrame({"ts": [1_704_205_800_000_000_000], "symbol": ["AAPL"], "last": [190.0]})
+    with pytest.raises(pn.ConfigError, match="needs bid_size/ask_size in the data"):
+        pn.backtest(tape, lambda ctx, q: None, fill_model="size", progress=False)
 
 
 def test_slippage_makes_market_fills_worse_but_never_past_a_limit() -> None:
