@@ -39,6 +39,13 @@ from .session import Session, connect
 
 __version__ = "0.1.0"
 
+
+def dashboard(session_or_broker: object, **kwargs: object) -> object:
+    """The trader's dashboard for a session (or any Broker); imports the widgets on first use."""
+    from .widgets import dashboard as _dashboard
+
+    return _dashboard(session_or_broker, **kwargs)
+
 __all__ = [
     "Account",
     "BacktestResult",
@@ -72,4 +79,5 @@ __all__ = [
     "backtest",
     "compare_fills",
     "connect",
+    "dashboard",
 ]

@@ -1,0 +1,90 @@
+"""The account banner: who, how much, and whether the quotes are live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..broker import Snapshot
+from ._base import Panel
+from ._format import esc, money, pl_class
+
+__all__ = ["AccountBanner", "feed_status"]
+
+#: a quote older than this many seconds makes the feed "stale"
+STALE_AFTER = 5.0
+
+
+def feed_status(health: Any, stale_after: float = STALE_AFTER) -> tuple[str, str]:
+    """(state, text) from a FeedHealth: state is ``live``, ``stale`` or ``disconnected``.
+
+    The age is shown in whole seconds ("<1 s" under a second), so a healthy feed shows
+    the same text refresh after refresh and the banner sends nothing.
+    """
+    age = health.age
+    if age is None:
+        age_text = "no quotes yet"
+    elif age < 1:
+        age_text = "quote <1 s old"
+    else:
+        age_text = f"last quote {int(age)} s old"
+    if not health.connected:
+        return "disconnected", f"disconnected · {age_text}"
+    if age is None or age > stale_after:
+        return "stale", f"stale · {age_text}"
+    return "live", f"live · {age_text}"
+
+
+_METRICS = (
+    ("equity", "Equity", False),
+    ("cash", "Cash", False),
+    ("buying-power", "Buying power", False),
+    ("reserved", "Reserved", False),
+    ("day-pl", "Day P/L", True),
+    ("unrealized", "Unrealized P/L", True),
+    ("realized", "Realized P/L", True),
+)
+
+
+class AccountBanner(Panel):
+    """Account name, equity, cash, buying power, reserved, day / unrealized / realized P/L, feed status.
+
+    One ``HTML`` child, so a refresh is at most one message; each number sits in an
+    element with its own class (``papernb-equity``, ``papernb-cash``, ...).
+    """
+
+    css_class = "papernb-banner"
+
+    def _build(self) -> list[widgets.Widget]:
+        self.html = widgets.HTML()
+        self.html.add_class("papernb-banner-html")
+        return [self.html]
+
+    def render(self, snap: Snapshot) -> None:
+        values = {
+            "equity": snap.equity,
+            "cash": snap.cash,
+            "buying-power": snap.buying_power,
+            "reserved": snap.reserved,
+            "day-pl": snap.day_pl,
+            "unrealized": snap.unrealized_pl,
+            "realized": snap.realized_pl,
+        }
+        state, text = feed_status(self.broker.feed_health())
+        badge = '<span class="papernb-badge papernb-simulated">SIMULATED</span>' if self.broker.simulated else ""
+        parts = [
+            '<div class="papernb-banner-box">',
+            '<div class="papernb-metric">',
+            f'<span class="papernb-account">{esc(self.broker.account_name)}</span>',
+            f'<span class="papernb-feed-status papernb-feed-{state}">{esc(text)}</span>',
+            f"{badge}</div>",
+        ]
+        for key, title, is_pl in _METRICS:
+            v = values[key]
+            cls = f"papernb-{key} " + (pl_class(v) if is_pl else "")
+            shown = money(v, sign=is_pl)
+            parts.append(f'<div class="papernb-metric"><span class="papernb-metric-label">{esc(title)}</span>'
+                         f'<span class="papernb-metric-value {cls.strip()}">{esc(shown)}</span></div>')
+        parts.append("</div>")
+        self._set(self.html, value="".join(parts))

@@ -1,0 +1,228 @@
+"""The order ticket: symbol (with its live quote), side, qty, type, prices, time in force, Submit."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..broker import OrderStatus, OrderType, OrderView, Side, Snapshot, TimeInForce
+from ..errors import InvalidOrder, PaperError
+from ..quote import normalize_symbol
+from ._base import Panel, parse_price, parse_qty
+from ._format import esc, label, money, price
+
+__all__ = ["OrderTicket"]
+
+_TYPES = (("Market", "MARKET"), ("Limit", "LIMIT"), ("Stop", "STOP"), ("Stop-limit", "STOP_LIMIT"))
+_HAS_LIMIT = ("LIMIT", "STOP_LIMIT")
+_HAS_STOP = ("STOP", "STOP_LIMIT")
+
+
+class OrderTicket(Panel):
+    """Place an order.  Every input is validated here (a forged click too) and by the broker.
+
+    A click gets a ``client_order_id``; a second click on the same, unchanged ticket within
+    ``double_click_window`` seconds reuses it, so a double click places one order.
+    """
+
+    css_class = "papernb-ticket"
+    double_click_window = 1.0
+
+    def _build(self) -> list[widgets.Widget]:
+        def wide() -> widgets.Layout:  # one Layout per widget: a shared one would hide them together
+            return widgets.Layout(width="260px")
+
+        self.symbol = widgets.Text(description="Symbol", placeholder="AAPL", layout=wide(), continuous_update=True)
+        self.side = widgets.ToggleButtons(options=[("Buy", "BUY"), ("Sell", "SELL")], value="BUY",
+                                          style={"button_width": "76px"})
+        self.qty = widgets.Text(description="Qty", placeholder="shares, e.g. 10", layout=wide())
+        self.type = widgets.Dropdown(options=_TYPES, value="MARKET", description="Type", layout=wide())
+        self.limit = widgets.Text(description="Limit", placeholder="e.g. 189.50", layout=wide())
+        self.stop = widgets.Text(description="Stop", placeholder="e.g. 185.00", layout=wide())
+        self.tif = widgets.Dropdown(options=(("Day", "DAY"), ("GTC", "GTC")), value="DAY",
+                                    description="Time in force", layout=wide())
+        self.summary = widgets.HTML()
+        self.submit_button = widgets.Button(description="Submit order", button_style="primary", disabled=True,
+                                            layout=widgets.Layout(width="260px"))
+        self.message = widgets.HTML()
+        for w in (self.symbol, self.qty, self.type, self.limit, self.stop, self.tif):
+            w.style.description_width = "90px"
+        side_label = widgets.Label("Side", layout=widgets.Layout(width="90px", justify_content="flex-end",
+                                                                 margin="0 8px 0 2px"))
+        side_row = widgets.HBox([side_label, self.side], layout=widgets.Layout(align_items="center"))
+        for w, cls in ((self.symbol, "papernb-ticket-symbol"), (self.side, "papernb-ticket-side"),
+                       (self.qty, "papernb-ticket-qty"), (self.type, "papernb-ticket-type"),
+                       (self.limit, "papernb-ticket-limit"), (self.stop, "papernb-ticket-stop"),
+                       (self.tif, "papernb-ticket-tif"), (self.summary, "papernb-ticket-summary"),
+                       (self.submit_button, "papernb-ticket-submit"), (self.message, "papernb-ticket-message")):
+            w.add_class(cls)
+        self._last_key: tuple | None = None
+        self._last_coid: str | None = None
+        self._last_click = 0.0
+        self.last_order: OrderView | None = None
+        for w in (self.symbol, self.side, self.qty, self.type, self.limit, self.stop, self.tif):
+            w.observe(lambda _change: self._soon(self._form_changed), names="value")
+        self.submit_button.on_click(lambda _b: self._soon(self.submit))
+        self._show_price_fields()
+        title = widgets.HTML('<div class="papernb-title">New order</div>')
+        return [title, self.symbol, side_row, self.qty, self.type, self.limit, self.stop, self.tif,
+                self.summary, self.submit_button, self.message]
+
+    # -- the form ------------------------------------------------------------------------------
+    def _show_price_fields(self) -> None:
+        t = self.type.value
+        self._set(self.limit.layout, display=None if t in _HAS_LIMIT else "none")
+        self._set(self.stop.layout, display=None if t in _HAS_STOP else "none")
+
+    def _form_changed(self) -> None:
+        self._show_price_fields()
+        try:
+            self.request()
+            ok = True
+        except PaperError:
+            ok = False
+        self._set(self.submit_button, disabled=not ok)
+        self._draw_summary()
+
+    def request(self) -> dict[str, Any]:
+        """The order the ticket describes, validated; raises a PaperError with a plain message."""
+        symbol = normalize_symbol(self.symbol.value) if self.symbol.value.strip() else None
+        if symbol is None:
+            raise InvalidOrder("enter a symbol, like AAPL")
+        side = str(self.side.value)
+        if side not in (Side.BUY.value, Side.SELL.value):
+            raise InvalidOrder(f"side must be Buy or Sell, was {side!r}")
+        qty = parse_qty(self.qty.value)
+        typ = str(self.type.value)
+        if typ not in {v for _, v in _TYPES}:
+            raise InvalidOrder(f"order type must be Market, Limit, Stop or Stop-limit, was {typ!r}")
+        limit = parse_price(self.limit.value, "limit price") if typ in _HAS_LIMIT else None
+        stop = parse_price(self.stop.value, "stop price") if typ in _HAS_STOP else None
+        tif = str(self.tif.value)
+        if tif not in (TimeInForce.DAY.value, TimeInForce.GTC.value):
+            raise InvalidOrder(f"time in force must be Day or GTC, was {tif!r}")
+        return {"symbol": symbol, "side": side, "qty": qty, "type": typ, "limit": limit, "stop": stop, "tif": tif}
+
+    # -- live quote and estimate ----------------------------------------------------------------
+    def render(self, snap: Snapshot) -> None:
+        self._draw_summary()
+
+    def _quote_html(self) -> tuple[str, Any]:
+        text = self.symbol.value.strip()
+        if not text:
+            return '<span class="papernb-muted">Type a symbol to see its quote.</span>', None
+        try:
+            sym = normalize_symbol(text)
+            q = self.broker.quote(sym)
+        except PaperError as e:
+            return f'<span class="papernb-error">{esc(e)}</span>', None
+        if q is None:
+            return f'<span class="papernb-muted">No quote for {esc(sym)} yet.</span>', None
+        parts = [f'<b class="papernb-sym">{esc(sym)}</b>',
+                 f'bid <span class="papernb-quote-bid">{esc(price(q.bid))}</span>',
+                 f'ask <span class="papernb-quote-ask">{esc(price(q.ask))}</span>',
+                 f'last <span class="papernb-quote-last">{esc(price(q.last))}</span>']
+        if q.ts is not None:
+            age = (self.broker.now() - q.ts) / 1e9
+            if age > 5:
+                parts.append(f'<span class="papernb-feed-stale">{int(age)} s old</span>')
+        return " · ".join(parts), q
+
+    def _estimate_html(self, q: Any) -> str:
+        snap = self.snapshot
+        try:
+            req = self.request()
+        except PaperError as e:
+            why = str(e)
+            if why.startswith("enter a"):  # a field not filled in yet: nothing to complain about
+                return '<span class="papernb-muted">Estimated cost: —</span>'
+            return f'<span class="papernb-error">{esc(why[:1].upper() + why[1:])}</span>'
+        buy = req["side"] == "BUY"
+        typ = req["type"]
+        px: Decimal | None
+        if typ in _HAS_LIMIT:
+            px = req["limit"]
+        elif q is None:
+            px = None
+        else:
+            market = (q.ask if buy else q.bid) or q.last
+            px = market if typ == "MARKET" else (max(req["stop"], market) if buy and market else req["stop"])
+        if px is None:
+            return '<span class="papernb-muted">Estimated cost: — (no quote yet)</span>'
+        amount = px * req["qty"]
+        bp = snap.buying_power if snap is not None else None
+        if buy:
+            after = None if bp is None else bp - amount
+            cls = "papernb-down" if after is not None and after < 0 else ""
+            return (f'Estimated cost <b class="papernb-est-cost">{esc(money(amount))}</b> · buying power after '
+                    f'<b class="papernb-est-bp {cls}">{esc(money(after))}</b>')
+        return (f'Estimated proceeds <b class="papernb-est-cost">{esc(money(amount))}</b> · buying power '
+                f'<b class="papernb-est-bp">{esc(money(bp))}</b>')
+
+    def _draw_summary(self) -> None:
+        quote, q = self._quote_html()
+        html = (f'<div class="papernb-ticket-quote">{quote}</div>'
+                f'<div class="papernb-ticket-estimate">{self._estimate_html(q)}</div>')
+        self._set(self.summary, value=html)
+
+    # -- submit -------------------------------------------------------------------------------
+    def _say(self, text: str, ok: bool) -> None:
+        cls = "papernb-ok" if ok else "papernb-error"
+        self._set(self.message, value=f'<span class="{cls}">{esc(text)}</span>' if text else "")
+
+    def submit(self) -> None:
+        """Validate the ticket and send it (runs on the loop; the button only enqueues this)."""
+        try:
+            req = self.request()
+        except PaperError as e:
+            self._say(_sentence(str(e)), ok=False)
+            return
+        key = tuple(req.items())
+        now = time.monotonic()
+        if key == self._last_key and now - self._last_click < self.double_click_window and self._last_coid:
+            coid = self._last_coid
+        else:
+            coid = uuid.uuid4().hex
+        self._last_key, self._last_coid, self._last_click = key, coid, now
+        self._say("Sending…", ok=True)
+        self._run(lambda: self.broker.submit(req["symbol"], req["side"], req["qty"], type=req["type"],
+                                             limit=req["limit"], stop=req["stop"], tif=req["tif"],
+                                             client_order_id=coid), self._submitted)
+
+    def _submitted(self, o: OrderView | None, error: str | None) -> None:
+        if error is not None or o is None:
+            self._say(_sentence(error or "no answer from the broker"), ok=False)
+            return
+        self.last_order = o
+        self._say(describe_result(o), ok=o.status is not OrderStatus.REJECTED)
+        self._draw_summary()
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] if text else text
+
+
+def describe_result(o: OrderView) -> str:
+    """``Order 3 accepted: PENDING — Buy 10 AAPL Limit $180.00 Day`` or ``Order 4 rejected: <reason>``."""
+    if o.status is OrderStatus.REJECTED:
+        return f"Order {o.id} rejected: {o.reason or 'no reason given'}"
+    if o.type is OrderType.STOP_LIMIT:
+        px = f" stop {price(o.stop)} limit {price(o.limit)}"
+    elif o.type is OrderType.LIMIT:
+        px = f" {price(o.limit)}"
+    elif o.type is OrderType.STOP:
+        px = f" {price(o.stop)}"
+    else:
+        px = ""
+    text = (f"Order {o.id} accepted: {o.status.value} — {label(o.side)} {o.qty:,} {o.symbol} "
+            f"{label(o.type)}{px} {label(o.tif)}")
+    if o.filled_qty:
+        text += f"; filled {o.filled_qty:,} @ {price(o.avg_fill_price)}"
+    if o.reason:
+        text += f" ({o.reason})"
+    return text

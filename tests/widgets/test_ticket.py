@@ -1,0 +1,203 @@
+"""The order ticket: live quote, estimate, validation, results in plain English."""
+
+from __future__ import annotations
+
+import asyncio
+
+from papernb.widgets import OrderTicket, dashboard, parse_price, parse_qty
+from tests.widgets.conftest import html_values, live, text
+
+
+def test_typing_symbol_shows_live_quote_and_estimate(tmp_path):
+    async def scenario():
+        async with live(tmp_path) as mk:
+            mk.quote("AAPL", bid=189.9, ask=190.1, last=190.0)
+            t = OrderTicket(mk.broker)
+            assert text(t.summary.value, "papernb-ticket-quote") == "Type a symbol to see its quote."
+            t.symbol.value = "aapl"
+            await t.settle()
+            assert text(t.summary.value, "papernb-ticket-quote") == (
+                "AAPL · bid $189.90 · ask $190.10 · last $190.00")
+            assert text(t.summary.value, "papernb-ticket-estimate") == "Estimated cost: —"
+            t.qty.value = "10"
+            await t.settle()
+            assert text(t.summary.value, "papernb-ticket-estimate") == (
+                "Estimated cost $1,901.00 · buying power after $98,099.00")
+            t.type.value = "LIMIT"
+            await t.settle()
+            assert t.limit.layout.display is None and t.stop.layout.display == "none"
+            assert t.submit_button.disabled  # a limit order needs its price
+            t.limit.value = "180"
+            await t.settle()
+            assert not t.submit_button.disabled
+            assert text(t.summary.value, "papernb-ticket-estimate") == (
+                "Estimated cost $1,800.00 · buying power after $98,200.00")
+            t.side.value = "SELL"
+            await t.settle()
+            assert text(t.summary.value, "papernb-ticket-estimate") == (
+                "Estimated proceeds $1,800.00 · buying power $100,000.00")
+            t.type.value = "STOP_LIMIT"
+            await t.settle()
+            assert t.limit.layout.display is None and t.stop.layout.display is None
+            mk.quote("AAPL", bid=191.9, ask=192.1, last=192.0)
+            mk.refresh()
+            assert text(t.summary.value, "papernb-ticket-quote") == (
+                "AAPL · bid $191.90 · ask $192.10 · last $192.00")
+            t.close()
+
+    asyncio.run(scenario())
+
+
+def test_unknown_symbol_ticket_says_no_quote(tmp_path):
+    async def scenario():
+        async with live(tmp_path) as mk:
+            t = OrderTicket(mk.broker)
+            t.symbol.value = "MSFT"
+            await t.settle()
+            assert text(t.summary.value, "papernb-ticket-quote") == "No quote for MSFT yet."
+            t.close()
+
+    asyncio.run(scenario())
+
+
+def test_order_for_never_quoted_symbol_shows_rejected_reason(tmp_path):
+    async def scenario():
+        async with live(tmp_path) as mk:
+            t = OrderTicket(mk.broker)
+            t.symbol.value = "MSFT"
+            t.qty.value = "5"
+            await t.settle()
+            t.submit_button.click()
+            await mk.settle(t)
+            assert text(t.message.value, "papernb-error") == "Order 1 rejected: no quote for MSFT"
+            assert [o.status.value for o in mk.broker.orders()] == ["REJECTED"]
+            t.close()
+
+    asyncio.run(scenario())
+
+
+def test_bad_quantities_show_error_and_create_no_order(tmp_path):
+    async def scenario():
+        async with live(tmp_path) as mk:
+            mk.quote("AAPL", bid=189.9, ask=190.1, last=190.0)
+            t = OrderTicket(mk.broker)
+            t.symbol.value = "AAPL"
+            expected = {
+                "abc": "Quantity must be a whole number of shares, like 10; you typed 'abc'",
+                "0": "Quantity must be at least 1 share, was 0",
+                "1.5": "Quantity must be a whole number of shares, like 10; you typed '1.5'",
+                "-3": "Quantity must be a whole number of shares, like 10; you typed '-3'",
+                "": "Enter a quantity (a whole number of shares, like 10)",
+            }
+            for qty, message in expected.items():
+                t.qty.value = qty
+                await t.settle()
+                assert t.submit_button.disabled, qty
+                if qty:  # the reason is shown as you type, before any click
+                    assert text(t.summary.value, "papernb-ticket-estimate") == message
+                t.submit_button.click()  # a forged click on the disabled button
+                await mk.settle(t)
+                assert text(t.message.value, "papernb-error") == message
+            assert mk.broker.orders() == []
+            assert "papernb-ticket-message" in t.message._dom_classes
+            t.close()
+
+    asyncio.run(scenario())
+
+
+def test_bad_limit_price_shows_error_and_creates_no_order(tmp_path):
+    async def scenario():
+        async with live(tmp_path) as mk:
+            mk.quote("AAPL", bid=189.9, ask=190.1, last=190.0)
+            t = OrderTicket(mk.broker)
+            t.symbol.value = "AAPL"
+            t.qty.value = "10"
+            t.type.value = "LIMIT"
+            for price, message in (("", "Enter a limit price"),
+                                   ("abc", "Limit price must be a number, was 'abc'"),
+                                   ("180.00001", "Limit price has more than 4 decimals: '180.00001'"),
+                                   ("180.001", "Limit price must be in whole cents at or above $1, was '180.001'"),
+                                   ("-5", "Limit price must be positive, was '-5'")):
+                t.limit.value = price
+                await t.settle()
+                t.submit_button.click()
+                await mk.settle(t)
+                assert text(t.message.value, "papernb-error") == message
+            assert mk.broker.orders() == []
+            t.close()
+
+    asyncio.run(scenario())
+
+
+def test_forged_qty_text_is_refused_with_the_same_error(tmp_path):
+    async def scenario():
+        async with live(tmp_path) as mk:
+            mk.quote("AAPL", bid=189.9, ask=190.1, last=190.0)
+            t = OrderTicket(mk.broker)
+            t.symbol.value = "AAPL"
+            t.qty.value = "10; DROP TABLE orders"  # anything a forged comm message can put in a Text
+            await t.settle()
+            t.submit_button.click()
+            await mk.settle(t)
+            assert text(t.message.value, "papernb-error") == (
+                "Quantity must be a whole number of shares, like 10; you typed '10; DROP TABLE orders'")
+            assert mk.broker.orders() == []
+            t.close()
+
+    asyncio.run(scenario())
+
+
+def test_double_click_submit_places_one_order(tmp_path):
+    async def scenario():
+        async with live(tmp_path) as mk:
+            mk.quote("AAPL", bid=189.9, ask=190.1, last=190.0)
+            t = OrderTicket(mk.broker)
+            t.symbol.value = "AAPL"
+            t.qty.value = "10"
+            t.type.value = "LIMIT"
+            t.limit.value = "180.00"
+            await t.settle()
+            t.submit_button.click()
+            t.submit_button.click()
+            await mk.settle(t)
+            assert [(o.id, o.qty, o.limit) for o in mk.broker.orders()] == [(1, 10, t.last_order.limit)]
+            assert text(t.message.value, "papernb-ok") == "Order 1 accepted: PENDING — Buy 10 AAPL Limit $180.00 Day"
+            # a changed ticket is a new order
+            t.qty.value = "5"
+            await t.settle()
+            t.submit_button.click()
+            await mk.settle(t)
+            assert [o.qty for o in mk.broker.orders()] == [10, 5]
+            t.close()
+
+    asyncio.run(scenario())
+
+
+def test_html_in_symbol_is_shown_as_text(tmp_path):
+    async def scenario():
+        async with live(tmp_path) as mk:
+            mk.quote("AAPL", bid=189.9, ask=190.1, last=190.0)
+            d = dashboard(mk.session)
+            evil = "<img src=x onerror=alert(1)>"
+            d.ticket.symbol.value = evil
+            d.ticket.qty.value = "1"
+            await d.ticket.settle()
+            assert d.ticket.submit_button.disabled
+            d.ticket.submit_button.click()
+            await mk.settle(d.ticket)
+            shown = f"{evil!r} is not a valid symbol (letters, digits and ./$^_- , 1-32 characters)"
+            assert text(d.ticket.summary.value, "papernb-ticket-quote") == shown
+            assert text(d.ticket.message.value, "papernb-error") == shown
+            assert "&lt;img src=x onerror=alert(1)&gt;" in d.ticket.message.value
+            assert all("<img" not in v for v in html_values([d]))
+            assert mk.broker.orders() == []
+            d.close()
+
+    asyncio.run(scenario())
+
+
+def test_parse_helpers_accept_what_traders_type():
+    assert parse_qty(" 1,000 ") == 1000
+    assert parse_qty("+7") == 7
+    assert str(parse_price("$1,234.50", "limit price")) == "1234.50"
+    assert str(parse_price("0.1234", "limit price")) == "0.1234"
