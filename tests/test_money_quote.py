@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pandas as pd
@@ -67,7 +67,7 @@ def test_quote_zero_or_blank_side_means_missing_as_thinkorswim_shows_after_hours
 
 
 @pytest.mark.parametrize("ts", [
-    datetime(2024, 1, 2, 14, 30, tzinfo=timezone.utc), pd.Timestamp("2024-01-02 09:30", tz="America/New_York"), T0,
+    datetime(2024, 1, 2, 14, 30, tzinfo=UTC), pd.Timestamp("2024-01-02 09:30", tz="America/New_York"), T0,
 ])
 def test_quote_ts_accepts_aware_datetimes_and_int_ns(ts: object) -> None:
     assert pn.Quote("AAPL", last=1, ts=ts).ts == T0

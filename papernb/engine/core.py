@@ -390,9 +390,9 @@ class Engine:
         if o is None:
             self._rows.append((self._seq, now, account, kind, oid, None, None, payload, None))
         else:
-            self._rows.append((self._seq, now, account, kind, oid, o._sym, o._status.value, payload,
-                               (o._side.value, o._type.value, o._qty, o._filled, o._lim, o._stop, o._tif.value,
-                                o._reason)))
+            # StrEnum members are str: journalled as their values without the slow ``.value``
+            self._rows.append((self._seq, now, account, kind, oid, o._sym, o._status, payload,
+                               (o._side, o._type, o._qty, o._filled, o._lim, o._stop, o._tif, o._reason)))
 
     def _compact_orders(self) -> None:
         for sym in self._compact:
