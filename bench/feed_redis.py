@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -36,8 +38,39 @@ import redis.asyncio as aredis  # noqa: E402
 
 from papernb.feed import Hub, RedisPublisher, RedisSubscriber, SimulatedMarket  # noqa: E402
 from papernb.feed.wire import encode  # noqa: E402
+from papernb.quote import Quote  # noqa: E402
 
 SYMBOLS = [f"S{i:03d}" for i in range(500)]
+SERVER_PID: int | None = None  # our own redis-server, for its CPU time
+
+
+def _proc_cpu(pid: int | None) -> float:
+    """CPU seconds used so far by a process (Linux /proc); 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class Cpu:
+    """CPU seconds spent by this process, its finished children and the redis-server."""
+
+    def __init__(self) -> None:
+        self.t = self._now()
+
+    @staticmethod
+    def _now() -> tuple[float, float, float]:
+        ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time(), ch.ru_utime + ch.ru_stime, _proc_cpu(SERVER_PID)
+
+    def per_quote(self, n: int) -> str:
+        a, b = self.t, self._now()
+        sub, pub, srv = ((y - x) / n * 1e6 for x, y in zip(a, b, strict=True))
+        server = f", redis-server {srv:.1f}" if SERVER_PID else ""
+        return f"CPU per quote (us): publisher {pub:.1f}{server}, subscriber {sub:.1f}"
 
 
 def _tape(n: int) -> list:
@@ -77,8 +110,11 @@ async def _pub_paced(url: str, seconds: float, rate: int, batch: int, prefix: st
     loop = asyncio.get_running_loop()
     start = loop.time()
     ticks = int(seconds / interval)
+    trusted = Quote._trusted
     for k in range(ticks):
-        await pub.publish(market.step(batch, ts=time.time_ns()))  # stamped at publish time
+        made = market.step(batch)
+        now = time.time_ns()  # stamped when handed to the publisher, as a source would
+        await pub.publish([trusted(q._sym, q._bid, q._ask, q._last, now, q._bsz, q._asz, q._chg) for q in made])
         await asyncio.sleep(max(0.0, start + (k + 1) * interval - loop.time()))
     await pub.aclose()
 
@@ -194,8 +230,10 @@ def main() -> None:
     if url is None:
         from tests.feed.redis_server import RedisServer
 
+        global SERVER_PID
         server = RedisServer().start()
         url = server.url
+        SERVER_PID = server.proc.pid if server.proc else None
         # measure throughput, not redis' slow-subscriber guard (32 MB): on our own server only
         redis.Redis.from_url(url).config_set("client-output-buffer-limit", "pubsub 0 0 0")
     try:
@@ -212,21 +250,29 @@ def run(url: str, args: argparse.Namespace) -> None:
         parser = "hiredis " + hiredis.__version__
     except ImportError:
         parser = "pure-Python parser (pip install hiredis!)"
-    print(f"redis-py {redis.__version__}, {parser}, Python {sys.version.split()[0]}, {url}")
+    load = os.getloadavg()[0]
+    print(f"redis-py {redis.__version__}, {parser}, Python {sys.version.split()[0]}, {url}, "
+          f"{os.cpu_count()} CPUs, load average {load:.1f} at start")
     print(f"throughput: {args.quotes:,} quotes over {len(SYMBOLS)} symbols, batches of {args.batch}, "
           f"publisher in its own process")
+    cpu = Cpu()
     secs, got, bad = asyncio.run(run_papernb(url, args.quotes, args.batch))
     pn_rate = got / secs
     print(f"  papernb  publisher -> Redis -> RedisSubscriber -> Hub : {pn_rate:>10,.0f} quotes/s "
           f"({got:,} received, {bad} dropped+gaps, {secs:.2f} s)")
+    print(f"           {cpu.per_quote(got)}")
+    cpu = Cpu()
     secs, got = asyncio.run(run_bare(url, args.quotes, args.batch, batched=False))
     bare_rate = got / secs
     print(f"  bare     redis-py PUBLISH per quote, get_message       : {bare_rate:>10,.0f} quotes/s "
           f"({got:,} received, {secs:.2f} s)")
+    print(f"           {cpu.per_quote(got)}")
+    cpu = Cpu()
     secs, got = asyncio.run(run_bare(url, args.quotes, args.batch, batched=True))
     bb_rate = got / secs
     print(f"  bare     batched arrays, json.loads, no validation     : {bb_rate:>10,.0f} quotes/s "
           f"({got:,} received, {secs:.2f} s)")
+    print(f"           {cpu.per_quote(got)}")
     print(f"  ratio papernb / bare per-quote loop: {pn_rate / bare_rate:.0%}   "
           f"papernb / bare batched: {pn_rate / bb_rate:.0%}   (target >= 70%; >= 60,000 quotes/s)")
     lat = asyncio.run(run_latency(url, args.seconds, 10_000, 100))

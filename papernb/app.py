@@ -107,64 +107,110 @@ def _has_module(name: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------- kernel side
-def _panel(title: str, body: str, kind: str = "info") -> Any:
-    import ipywidgets as w
-
+def _panel_html(title: str, body: str, kind: str = "info") -> str:
     colour = {"info": "#1f4e79", "warn": "#8a5a00", "error": "#8b1a1a"}[kind]
-    box = w.HTML(f'<div style="border:1px solid {colour};border-radius:6px;padding:14px;max-width:720px">'
-                 f'<h3 style="margin:0 0 6px 0;color:{colour}">{html.escape(title)}</h3>'
-                 f'<div>{html.escape(body)}</div></div>')
-    box.add_class(f"papernb-panel-{kind}")
-    return box
+    return (f'<div class="papernb-panel-{kind}" style="border:1px solid {colour};border-radius:6px;'
+            f'padding:14px;max-width:720px"><h3 style="margin:0 0 6px 0;color:{colour}">{html.escape(title)}</h3>'
+            f'<div>{html.escape(body)}</div></div>')
 
 
-def start(**kwargs: Any) -> Any:
+class AppView:
+    """What :func:`start` displays: a status panel that becomes the dashboard once the book is open."""
+
+    def __init__(self, kwargs: dict[str, Any]) -> None:
+        import ipywidgets as w
+
+        from .widgets.heartbeat import Heartbeat
+
+        self.kwargs = kwargs
+        self.session: Any = None
+        self.dashboard: Any = None
+        self.error: str | None = None
+        self.status = w.HTML(_panel_html("Opening your paper account…", "Connecting to the quote feed and the book."))
+        self.heartbeat = Heartbeat()
+        self.root = w.VBox([self.status, self.heartbeat])
+        self.root.add_class("papernb-app")
+        self._task: asyncio.Task | None = None
+
+    def say(self, title: str, body: str, kind: str = "info") -> None:
+        self.status.value = _panel_html(title, body, kind)
+        if kind == "error":
+            self.error = body
+
+    def show(self, session: Any) -> None:
+        from .widgets import dashboard
+
+        self.session = session
+        self.dashboard = dashboard(session)
+        self.status.layout.display = "none"
+        self.root.children = (self.status, self.dashboard, self.heartbeat)
+        task = asyncio.get_running_loop().create_task(_watch(session, self.heartbeat, self.dashboard),
+                                                      name="papernb-heartbeat")
+        session.add_stopper(task.cancel)
+        log.info("app started: %r", session)
+
+
+def start(**kwargs: Any) -> AppView:
     """Run in the app notebook: connect, show the dashboard, watch the page heartbeat.
 
-    Returns the session (or None when the book could not be opened; a friendly panel is
-    shown instead of a traceback).
+    Never blocks the cell and never shows a traceback: a locked book is retried for up to
+    20 s in the background ("waiting for the previous window to close"), then explained.
     """
     from IPython.display import display
 
     from . import connect
-    from .errors import BookLocked, PaperError
-    from .widgets import dashboard
-    from .widgets.heartbeat import Heartbeat
+    from .errors import BookLocked
 
     _setup_logging()
-    status = _panel("Opening your paper account…", "Connecting to the quote feed and the book.")
-    display(status)
+    view = AppView(kwargs)
+    display(view.root)
     try:
-        try:
-            session = connect(**kwargs)
-        except BookLocked:
-            status.value = _panel("Waiting for the previous window to close…",
-                                  "This account is still open in another window or kernel; papernb waits up "
-                                  f"to {LOCK_WAIT:.0f} seconds for it to let go.", "warn").value
-            session = connect(wait=LOCK_WAIT, **kwargs)
-    except BookLocked as e:
-        log.warning("book locked: %s", e)
-        status.value = _panel("This account is open somewhere else",
-                              f"The book {e.path} is in use by {e.owner}. Close the other window (or wait a few "
-                              "seconds after closing it) and reload this page.", "error").value
-        return None
-    except PaperError as e:
-        log.warning("could not start: %s", e)
-        status.value = _panel("papernb could not start", str(e), "error").value
-        return None
+        view.show(connect(**kwargs))
+    except BookLocked:
+        view.say("Waiting for the previous window to close…",
+                 f"This account is still open in another window or kernel; papernb waits up to {LOCK_WAIT:.0f} "
+                 "seconds for it to let go.", "warn")
+        view._task = asyncio.get_running_loop().create_task(_wait_for_book(view), name="papernb-wait-book")
     except Exception as e:  # never a traceback in the trader's face; the log has it
-        log.exception("could not start")
-        status.value = _panel("papernb could not start", f"{type(e).__name__}: {e}. Details are in "
-                                                          f"{log_dir() / 'app.log'}.", "error").value
-        return None
-    status.layout.display = "none"
-    heartbeat = Heartbeat()
-    dash = dashboard(session)
-    display(dash, heartbeat)
-    task = asyncio.get_running_loop().create_task(_watch(session, heartbeat, dash), name="papernb-heartbeat")
-    session.add_stopper(task.cancel)
-    log.info("app started: %r", session)
-    return session
+        _explain(view, e)
+    return view
+
+
+def _explain(view: AppView, e: BaseException) -> None:
+    from .errors import BookLocked, PaperError
+
+    if isinstance(e, BookLocked):
+        log.warning("book locked: %s", e)
+        view.say("This account is open somewhere else",
+                 f"The book {e.path} is in use by {e.owner}. Close the other window (or wait a few seconds after "
+                 "closing it) and reload this page.", "error")
+    elif isinstance(e, PaperError):
+        log.warning("could not start: %s", e)
+        view.say("papernb could not start", str(e), "error")
+    else:
+        log.exception("could not start", exc_info=e)
+        view.say("papernb could not start", f"{type(e).__name__}: {e}. Details are in {log_dir() / 'app.log'}.",
+                 "error")
+
+
+async def _wait_for_book(view: AppView) -> None:
+    from . import connect
+    from .errors import BookLocked
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LOCK_WAIT
+    while True:
+        await asyncio.sleep(0.5)
+        try:
+            view.show(connect(**view.kwargs))
+            return
+        except BookLocked as e:
+            if loop.time() >= deadline:
+                _explain(view, e)
+                return
+        except Exception as e:
+            _explain(view, e)
+            return
 
 
 async def _watch(session: Any, heartbeat: Any, dash: Any) -> None:

@@ -74,6 +74,11 @@ class Session:
         if self._closed:
             return
         now = wall_ns()
+        if getattr(self.feed, "in_snapshot", False):
+            # quotes reloaded from the latest-quote hash after a (re)connect may come from a dead
+            # publisher: they mark positions, but count as stale until a live quote arrives
+            stale = self.engine.config.stale_after
+            now -= int(((stale or 0) + 1) * 1e9)
         on_quote = self.engine.on_quote
         strat = self._strategy
         for q in batch:

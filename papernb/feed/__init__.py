@@ -1,12 +1,16 @@
 """The quote feed: sources -> a bus (in-process hub or Redis) -> whoever subscribes.
 
-Typical embedded use (no Redis)::
+The session always reads one :class:`Hub`; what fills it depends on configuration::
 
     hub = Hub()
-    hub.subscribe(engine_callback)                  # gets list[Quote] per batch
-    task = asyncio.get_running_loop().create_task(SimulatedMarket(seed=1).run(hub.publish))
-
-With Redis, ``RedisSubscriber(hub, url).start()`` fills the same hub from the bus.
+    hub.subscribe(on_quotes)                      # on_quotes(list[Quote]), on the event loop
+    url = redis_url()                             # argument or PAPERNB_REDIS_URL
+    if url is None:                               # embedded: run a source into the hub
+        task = asyncio.get_running_loop().create_task(SimulatedMarket(seed=1).run(hub.publish))
+    else:                                         # Redis: never a silent fallback to the hub
+        sub = RedisSubscriber(hub, url)
+        task = sub.start()
+    hub.health()                                  # connected, ages, quotes, dropped, gaps
 """
 
 from __future__ import annotations

@@ -77,6 +77,18 @@ def _text(cell: str) -> str | None:
     return t
 
 
+def _symbol_cell(cell: Any) -> str | None:
+    """The symbol cell as text; None for blank, an Excel error or a placeholder (not "NA": a ticker)."""
+    if cell is None:
+        return None
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)  # a numeric ticker typed into a cell comes back as 7203.0
+    t = str(cell).strip()
+    if not t or t.startswith("#") or t.upper().startswith("LOADING"):
+        return None
+    return t
+
+
 def _number(cell: Any) -> Decimal | None:
     """A numeric-looking cell as Decimal: floats via str, ``$1,234.50``, bond 32nds ``111'16``."""
     if cell is None:
@@ -108,6 +120,10 @@ def _price(cell: Any, name: str) -> int | None:
     if type(cell) is float:
         if cell != cell:
             return None
+        r = cell * 10_000.0
+        u = round(r) if abs(r) < 1e15 else 0
+        if u and abs(r - u) < 1e-6:  # at most 4 decimals (the common case): no Decimal needed
+            return u
         return price_units(cell, name)
     if isinstance(cell, str) and "'" not in cell:
         t = _text(cell)
@@ -117,6 +133,8 @@ def _price(cell: Any, name: str) -> int | None:
 
 
 def _size(cell: Any) -> int | None:
+    if type(cell) is float and cell.is_integer() and 0 <= cell <= 1e12:  # what Excel hands over
+        return int(cell)
     d = _number(cell)
     if d is None:
         return None
@@ -137,19 +155,40 @@ def _percent(cell: Any) -> Decimal | None:
         except InvalidOperation:
             raise BadQuote(f"not a percent: {cell[:40]!r}") from None
         return d if d.is_finite() else None
+    if type(cell) is float and cell == cell:
+        v = _pct_cache.get(cell)
+        if v is not None:
+            return v
     d = _number(cell)
     if d is None:
         return None
     v = d.scaleb(2)  # x 100 by moving the exponent: 0.0123 -> 1.23, not 1.2300
-    return v.quantize(_ONE) if v.as_tuple().exponent > 0 else v
+    v = v.quantize(_ONE) if v.as_tuple().exponent > 0 else v
+    if type(cell) is float:
+        if len(_pct_cache) > 100_000:
+            _pct_cache.clear()
+        _pct_cache[cell] = v
+    return v
 
 
-@dataclass(frozen=True)
+_pct_cache: dict[float, Decimal] = {}  # RTD percent cells repeat: parse each value once
+
+
 class Layout:
     """Which column holds which field, found from the header row."""
 
-    header_row: int
-    columns: dict[str, int]
+    def __init__(self, header_row: int, columns: dict[str, int]) -> None:
+        self.header_row, self.columns = header_row, dict(columns)
+        self.width = max(columns.values()) + 1
+        idx = [columns.get(f, -1) for f in ("symbol", "last", "mark", "bid", "ask", "bid_size", "ask_size",
+                                              "change_pct", "net_change", "close")]
+        self._idx = idx
+        self._last_name = "last" if "last" in columns else "mark"
+        if "last" not in columns:  # MARK stands in for LAST only when the sheet has no LAST column
+            idx[1] = idx[2]
+
+    def __repr__(self) -> str:
+        return f"Layout(header_row={self.header_row}, columns={self.columns})"
 
     @classmethod
     def find(cls, rows: Sequence[Sequence[Any]], scan: int = 20) -> Layout:
@@ -168,28 +207,22 @@ class Layout:
     def quote(self, row: Sequence[Any], ts: int | None, src: str | None = "excel") -> Quote | None:
         """One data row -> Quote; None for a row that is blank or still loading; ``BadQuote``
         for a row whose values cannot be a quote (crossed, negative, garbage)."""
-        cols = self.columns
-        n = len(row)
-
-        def cell(f: str) -> Any:
-            i = cols.get(f)
-            return row[i] if i is not None and i < n else None
-
-        sym = cell("symbol")
-        if sym is None or (isinstance(sym, str) and _text(sym) is None):
+        if len(row) < self.width:
+            row = [*row, *([None] * (self.width - len(row)))]
+        i_sym, i_last, _, i_bid, i_ask, i_bsz, i_asz, i_pct, i_net, i_close = self._idx
+        sym = _symbol_cell(row[i_sym])
+        if sym is None:
             return None
-        if not isinstance(sym, str):
-            sym = str(sym)
-        last = _price(cell("last"), "last") if "last" in cols else _price(cell("mark"), "mark")
-        bid = _price(cell("bid"), "bid")
-        ask = _price(cell("ask"), "ask")
+        last = _price(row[i_last], self._last_name) if i_last >= 0 else None
+        bid = _price(row[i_bid], "bid") if i_bid >= 0 else None
+        ask = _price(row[i_ask], "ask") if i_ask >= 0 else None
         if last is None and (not bid or not ask):
             return None  # nothing loaded yet: not an error, RTD cells fill in over a few seconds
-        chg = _percent(cell("change_pct")) if "change_pct" in cols else None
+        chg = _percent(row[i_pct]) if i_pct >= 0 else None
         if chg is None and last:
-            chg = self._derived_pct(last, cell("net_change"), cell("close"))
-        return build(sym, bid, ask, last, ts, change_pct=chg, bid_size=_size(cell("bid_size")),
-                     ask_size=_size(cell("ask_size")), src=src)
+            chg = self._derived_pct(last, row[i_net] if i_net >= 0 else None, row[i_close] if i_close >= 0 else None)
+        return build(sym, bid, ask, last, ts, change_pct=chg, bid_size=_size(row[i_bsz]) if i_bsz >= 0 else None,
+                     ask_size=_size(row[i_asz]) if i_asz >= 0 else None, src=src)
 
     @staticmethod
     def _derived_pct(last: int, net: Any, close: Any) -> Decimal | None:
@@ -209,6 +242,8 @@ class Layout:
 
 @dataclass
 class ParsedBlock:
+    """What :func:`parse_block` found: the quotes, and what it refused and why."""
+
     quotes: list[Quote]
     dropped: int = 0
     problems: list[str] = field(default_factory=list)
@@ -253,7 +288,7 @@ class ExcelSource:
         self.polls = 0
         self._layout_key: tuple | None = None
         self._layout: Layout | None = None
-        self._last: dict[str, tuple[tuple, float]] = {}  # symbol -> (raw row, when emitted)
+        self._last: dict[str, tuple[tuple, float, Quote]] = {}  # symbol -> (raw row, emitted at, quote)
         self._bad: dict[str, tuple] = {}  # symbol -> raw row already counted as dropped
 
     def poll(self) -> list[Quote]:
@@ -262,6 +297,7 @@ class ExcelSource:
         return self.poll_block(rows)
 
     def poll_block(self, rows: Sequence[Sequence[Any]]) -> list[Quote]:
+        """:meth:`poll` on a block already read (the reading happens on the Excel thread)."""
         self.polls += 1
         if not rows:
             return []
@@ -279,11 +315,17 @@ class ExcelSource:
         for row in rows[layout.header_row + 1:]:
             key = tuple(row)
             sym_i = layout.columns["symbol"]
-            sym = row[sym_i] if sym_i < len(row) else None
-            if not isinstance(sym, str) or not sym.strip():
+            sym = _symbol_cell(row[sym_i]) if sym_i < len(row) else None
+            if sym is None:
                 continue
             prev = last.get(sym)
-            if prev is not None and prev[0] == key and prev[1] > due:
+            if prev is not None and prev[0] == key:
+                if prev[1] > due:
+                    continue
+                q = prev[2]  # unchanged but due: the same values, stamped now
+                q = Quote._trusted(q._sym, q._bid, q._ask, q._last, ts, q._bsz, q._asz, q._chg, q._src)
+                last[sym] = (key, now, q)
+                out.append(q)
                 continue
             try:
                 q = layout.quote(row, ts, self.src)
@@ -294,30 +336,34 @@ class ExcelSource:
                     log.warning("Excel row %s dropped: %s", sym, e)
                 continue
             if q is not None:
-                last[sym] = (key, now)
+                last[sym] = (key, now, q)
                 self._bad.pop(sym, None)
                 out.append(q)
         return out
 
     async def run(self, publish: Callable[[list[Quote]], object], *, once: bool = False) -> int:
-        """Poll every ``interval`` seconds (until cancelled, or one poll with ``once``)."""
+        """Poll every ``interval`` seconds (until cancelled, or one poll with ``once``).
+
+        A failing read (Excel busy, the file being saved, no header while the trader edits
+        the sheet) is logged once and retried on the next poll; with ``once`` it raises.
+        """
         loop = asyncio.get_running_loop()
         count = 0
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="papernb-excel") as pool:
+        complaint = None
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="papernb-excel")
+        try:
             while True:
                 start = loop.time()
                 try:
                     rows = await loop.run_in_executor(pool, self.read)
                     batch = self.poll_block(rows)
-                except ConfigError:
+                    complaint = None
+                except Exception as e:
                     if once:
                         raise
-                    log.exception("Excel sheet has no usable header; retrying")
-                    batch = []
-                except Exception:  # Excel busy, file being saved: log and try again next poll
-                    if once:
-                        raise
-                    log.exception("reading the workbook failed; retrying")
+                    if str(e) != complaint:
+                        complaint = str(e)
+                        log.warning("reading the workbook failed (%s: %s); retrying", type(e).__name__, e)
                     batch = []
                 if batch:
                     await publish_batch(publish, batch)
@@ -325,6 +371,9 @@ class ExcelSource:
                 if once:
                     return count
                 await asyncio.sleep(max(0.0, start + self.interval - loop.time()))
+        finally:
+            # never wait here for a hung Excel (a modal dialog blocks COM calls indefinitely)
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def read_saved(path: str | Path, sheet: str | None = None) -> list[list[Any]]:
@@ -369,10 +418,10 @@ class LiveWorkbook:
 def _attach(path: str | Path) -> Any:
     import xlwings as xw
 
-    if sys.platform == "win32":
-        import pythoncom  # part of pywin32, which xlwings requires on Windows
+    if sys.platform == "win32":  # COM must be initialised on each thread that uses it
+        import ctypes
 
-        pythoncom.CoInitialize()
+        ctypes.windll.ole32.CoInitialize(None)  # type: ignore[attr-defined]
     name = Path(path).name.lower()
     for app in xw.apps:
         for b in app.books:

@@ -26,8 +26,10 @@ Callback = Callable[[list[Quote]], object]
 class FeedHealth:
     """What the UI shows about the feed; an immutable snapshot taken by :meth:`Hub.health`.
 
-    ``ages`` is seconds since the last message per symbol, measured on this machine's
-    monotonic clock, so a skewed clock on the publishing PC cannot make quotes look fresh.
+    ``ages`` is seconds since the last live message per symbol, measured on this machine's
+    monotonic clock, so a skewed clock on the publishing PC cannot make quotes look fresh;
+    quotes only known from a snapshot (Redis resync) have no age yet.  ``quotes`` counts
+    live quotes.
     """
 
     connected: bool
@@ -65,6 +67,7 @@ class Hub:
         self.link = link
         self.last_error: str | None = None
         self._had_link = True
+        self.in_snapshot = False
 
     def subscribe(self, callback: Callback) -> Callable[[], None]:
         """Call ``callback(list_of_quotes)`` for every batch; returns the unsubscribe function."""
@@ -76,25 +79,43 @@ class Hub:
 
         return unsubscribe
 
-    def publish(self, quotes: Iterable[Quote]) -> None:
-        """Hand one batch to every subscriber.  A failing subscriber is logged, not fatal."""
-        batch = quotes if isinstance(quotes, list) else list(quotes)
+    def publish(self, quotes: Iterable[Quote] | Quote, *, snapshot: bool = False) -> None:
+        """Hand one batch to every subscriber.  A failing subscriber is logged, not fatal.
+
+        ``snapshot=True`` marks a batch read back from a latest-quote table (a Redis resync):
+        those quotes may be old, so they do not count as signs of life in :meth:`health`,
+        and subscribers can check ``hub.in_snapshot`` (e.g. not to restamp them as fresh).
+        """
+        if isinstance(quotes, Quote):  # a Quote is a tuple: never iterate its fields
+            batch = [quotes]
+        else:
+            batch = quotes if isinstance(quotes, list) else list(quotes)
         if not batch:
             return
-        now = time.monotonic_ns()
-        latest, seen = self.latest, self._seen
-        for q in batch:
-            latest[q._sym] = q
-            seen[q._sym] = now
-        self.quotes += len(batch)
-        for cb in tuple(self._subs):
-            try:
-                cb(batch)
-            except Exception:  # one broken consumer must not stop the feed for the others
-                self.errors += 1
-                log.exception("quote subscriber %r failed", cb)
+        latest = self.latest
+        if snapshot:
+            for q in batch:
+                latest[q._sym] = q
+        else:
+            now = time.monotonic_ns()
+            seen = self._seen
+            for q in batch:
+                latest[q._sym] = q
+                seen[q._sym] = now
+            self.quotes += len(batch)
+        self.in_snapshot = snapshot
+        try:
+            for cb in tuple(self._subs):
+                try:
+                    cb(batch)
+                except Exception:  # one broken consumer must not stop the feed for the others
+                    self.errors += 1
+                    log.exception("quote subscriber %r failed", cb)
+        finally:
+            self.in_snapshot = False
 
     def count_dropped(self, n: int = 1) -> None:
+        """Sources and the Redis subscriber report refused quotes here, so the UI sees them."""
         self.dropped += n
 
     def attach(self, link: str) -> None:
@@ -113,6 +134,7 @@ class Hub:
             self.last_error = error
 
     def health(self) -> FeedHealth:
+        """An immutable snapshot for the UI (cheap: call it at the UI's refresh rate)."""
         now = time.monotonic_ns()
         ages = {s: (now - t) / 1e9 for s, t in self._seen.items()}
         return FeedHealth(self.connected, self.link, self.quotes, self.dropped, self.gaps,

@@ -22,7 +22,6 @@ from ..quote import Quote
 __all__ = ["Recorder"]
 
 _PRICE = pa.decimal128(18, 4)
-_UNIT = pa.scalar(Decimal("0.0001"), pa.decimal128(5, 4))
 
 
 def _schema(ts_type: pa.DataType) -> pa.Schema:
@@ -33,7 +32,8 @@ def _schema(ts_type: pa.DataType) -> pa.Schema:
 
 def _prices(units: list[int | None]) -> pa.Array:
     a = pa.array(units, pa.int64()).cast(pa.decimal128(19, 0))
-    return pc.multiply(a, _UNIT).cast(_PRICE)
+    unit = pa.array([Decimal("0.0001")], pa.decimal128(5, 4))[0]  # pa.scalar(Decimal) would import pandas
+    return pc.multiply(a, unit).cast(_PRICE)
 
 
 class Recorder:
@@ -86,6 +86,7 @@ class Recorder:
     __call__ = write
 
     def flush(self) -> None:
+        """Write the buffer now (one Parquet row group / one DuckDB insert from Arrow)."""
         self._last_flush = time.monotonic()
         buf, self._buf = self._buf, []
         if not buf:
@@ -114,6 +115,7 @@ class Recorder:
         self.rows += len(buf)
 
     def close(self) -> None:
+        """Flush and close; a Parquet file is only readable after this."""
         try:
             self.flush()
         finally:

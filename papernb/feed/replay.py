@@ -79,11 +79,10 @@ def _units(col: pa.ChunkedArray, name: str) -> tuple[np.ndarray, np.ndarray]:
     """A price column -> (int64 units, valid mask); nulls and non-numbers are invalid."""
     t = col.type
     if pa.types.is_decimal(t):
-        # exact: round to 4 decimals in decimal arithmetic, then shift to integer units
-        d = pc.round(col, 4) if t.scale > 4 else col
-        d = pc.multiply(d.cast(pa.decimal128(min(38, max(t.precision, 20) + 4), 4)),
-                        pa.scalar(Decimal(10_000), pa.decimal128(5, 0)))
-        arr = d.cast(pa.float64())  # |units| < 2**53 after the range check below; ints are exact
+        # round to 4 decimals in decimal arithmetic (half-even, as money.py), then through
+        # float: a 4-decimal price below $10^11 times 10^4 lands within 1e-4 of its integer
+        d = pc.round(col, 4, round_mode="half_to_even") if t.scale > 4 else col
+        arr = pc.multiply(d.cast(pa.float64()), 10_000.0)
     elif pa.types.is_integer(t) or pa.types.is_floating(t):
         arr = pc.multiply(col.cast(pa.float64()), 10_000.0)
     elif pa.types.is_string(t) or pa.types.is_large_string(t):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,7 +22,7 @@ from ..errors import BadQuote, InvalidInput
 from ..money import MAX_UNITS, to_units
 from ..quote import Quote, normalize_symbol, to_ns
 
-__all__ = ["FIELDS", "build", "decode", "encode", "normalize", "price_units"]
+__all__ = ["FIELDS", "build", "decode", "encode", "encode_many", "normalize", "price_units"]
 
 #: Keys of a quote on the wire, in the order they are written.
 FIELDS = ("symbol", "bid", "ask", "last", "change_pct", "bid_size", "ask_size", "ts", "src", "epoch", "seq")
@@ -31,6 +31,9 @@ _PRICE_RE = re.compile(r"(\d{1,15})(?:\.(\d{1,4}))?")
 _MAX_SIZE = 10**12
 _MAX_PCT = Decimal(100_000)
 _MAX_SRC = 64
+_SYMBOL_OK = re.compile(r"[A-Z0-9./$^_-]{1,32}").fullmatch  # already normalised, as publishers send it
+_NS_MIN = 631_152_000 * 10**9  # 1990, as quote.to_ns
+_NS_MAX = 4_102_444_800 * 10**9  # 2100
 
 
 def price_units(value: Any, name: str) -> int | None:
@@ -124,10 +127,13 @@ def build(symbol: Any, bid: int | None, ask: int | None, last: int | None, ts: A
     Exists because ``Quote(...)`` re-parses dollars through ``Decimal``; sources that have
     converted a whole column or row to units already skip that and stay fast.
     """
-    try:
-        sym = normalize_symbol(symbol)
-    except InvalidInput as e:
-        raise BadQuote(str(e)) from None
+    if type(symbol) is str and _SYMBOL_OK(symbol) is not None:
+        sym = symbol  # already normalised (the common case): skip strip/upper
+    else:
+        try:
+            sym = normalize_symbol(symbol)
+        except InvalidInput as e:
+            raise BadQuote(str(e)) from None
     if bid is not None:
         if bid == 0:
             bid = None
@@ -144,7 +150,7 @@ def build(symbol: Any, bid: int | None, ask: int | None, last: int | None, ts: A
         raise BadQuote(f"bid {bid / 10_000} is above ask {ask / 10_000} for {sym}")
     if last is None and (bid is None or ask is None):
         raise BadQuote(f"a quote for {sym} needs a last price or both bid and ask")
-    if ts is not None:
+    if ts is not None and not (type(ts) is int and _NS_MIN <= ts < _NS_MAX):
         try:
             ts = to_ns(ts, "quote ts")
         except InvalidInput as e:
@@ -172,40 +178,158 @@ def normalize(raw: Mapping[str, Any]) -> Quote:
                  src=g("src"), seq=g("seq"))
 
 
+# Caches for the hot paths: quotes repeat the same few prices and percents over and over,
+# and a dict lookup is ~20x cheaper than formatting or parsing one.  Bounded by clearing.
+_CACHE_MAX = 200_000
+_dollar_text: dict[int, str] = {}
+_units_of: dict[str, int] = {}
+_pct_text: dict[Decimal, str] = {}
+_pct_of: dict[str, Decimal] = {}
+_src_text: dict[str | None, str] = {None: "null"}
+_symbols_ok: set[str] = set()
+
+
 def _dollars(u: int | None) -> str:
     if u is None:
         return "null"
-    w, f = divmod(u, 10_000)
-    if f % 100 == 0:
-        return f'"{w}.{f // 100:02d}"'
-    return f'"{w}.{f:04d}"'
+    text = _dollar_text.get(u)
+    if text is None:
+        w, f = divmod(u, 10_000)
+        text = f'"{w}.{f // 100:02d}"' if f % 100 == 0 else f'"{w}.{f:04d}"'
+        if len(_dollar_text) >= _CACHE_MAX:
+            _dollar_text.clear()
+        _dollar_text[u] = text
+    return text
 
 
-_src_cache: dict[str | None, str] = {None: "null"}
+def _pct_json(d: Decimal | None) -> str:
+    if d is None:
+        return "null"
+    text = _pct_text.get(d)
+    if text is None:
+        text = f'"{d}"'
+        if len(_pct_text) >= _CACHE_MAX:
+            _pct_text.clear()
+        _pct_text[d] = text
+    return text
 
 
-def encode(q: Quote, *, src: str | None = None, epoch: int | None = None, seq: int | None = None) -> str:
-    """A quote as one wire JSON object; ``src``/``seq`` override the quote's own.
+def encode_many(quotes: Iterable[Quote], *, src: str | None, epoch: int | None, seq: int | None) -> list[str]:
+    """Wire JSON for a batch, numbering the quotes ``seq + 1, seq + 2, ...`` (``seq=None``:
+    each quote's own ``seq``).
 
     Built by hand rather than with ``json.dumps`` because this runs once per quote on the
     publisher's hot path; symbols cannot contain characters that need escaping.
     """
-    s = q._src if src is None else src
-    js = _src_cache.get(s)
+    js = _src_text.get(src)
     if js is None:
-        js = json.dumps(s)
-        if len(_src_cache) < 1024:
-            _src_cache[s] = js
-    chg = "null" if q._chg is None else f'"{q._chg}"'
-    bsz = "null" if q._bsz is None else q._bsz
-    asz = "null" if q._asz is None else q._asz
-    ts = "null" if q._ts is None else q._ts
+        js = json.dumps(src)
+        if len(_src_text) < 1024:
+            _src_text[src] = js
     ep = "null" if epoch is None else int(epoch)
-    sq = q._seq if seq is None else seq
-    sq = "null" if sq is None else sq
-    return (f'{{"symbol":"{q._sym}","bid":{_dollars(q._bid)},"ask":{_dollars(q._ask)},'
-            f'"last":{_dollars(q._last)},"change_pct":{chg},"bid_size":{bsz},"ask_size":{asz},'
-            f'"ts":{ts},"src":{js},"epoch":{ep},"seq":{sq}}}')
+    tail = f',"src":{js},"epoch":{ep},"seq":'
+    out = []
+    dollars, pct = _dollar_text.get, _pct_text.get  # cached text first, formatting on a miss
+    for q in quotes:
+        if seq is None:
+            n = "null" if q._seq is None else q._seq
+        else:
+            seq += 1
+            n = seq
+        b, a, la, c, bsz, asz, ts = q._bid, q._ask, q._last, q._chg, q._bsz, q._asz, q._ts
+        out.append(f'{{"symbol":"{q._sym}","bid":{dollars(b) or _dollars(b)},"ask":{dollars(a) or _dollars(a)},'
+                   f'"last":{dollars(la) or _dollars(la)},"change_pct":{pct(c) or _pct_json(c)},'
+                   f'"bid_size":{"null" if bsz is None else bsz},"ask_size":{"null" if asz is None else asz},'
+                   f'"ts":{"null" if ts is None else ts}{tail}{n}}}')
+    return out
+
+
+def encode(q: Quote, *, src: str | None = None, epoch: int | None = None, seq: int | None = None) -> str:
+    """A quote as one wire JSON object; ``src``/``seq`` override the quote's own."""
+    return encode_many([q], src=q._src if src is None else src, epoch=epoch,
+                       seq=None if seq is None else seq - 1)[0]
+
+
+class _Slow(Exception):
+    """The fast wire path declines; :func:`normalize` decides (and explains)."""
+
+
+def _wire_units(v: Any) -> int | None:
+    if v is None:
+        return None
+    u = _units_of.get(v) if type(v) is str else None
+    if u is None:
+        if type(v) is not str:
+            raise _Slow
+        m = _PRICE_RE.fullmatch(v)
+        if m is None:
+            raise _Slow
+        whole, frac = m.groups()
+        u = int(whole) * 10_000 + (int(frac.ljust(4, "0")) if frac else 0)
+        if not 0 < u <= MAX_UNITS:
+            raise _Slow  # zero sides and absurd values: the full path handles them
+        if len(_units_of) >= _CACHE_MAX:
+            _units_of.clear()
+        _units_of[v] = u
+    return u
+
+
+def _wire_pct(v: Any) -> Decimal | None:
+    if v is None:
+        return None
+    d = _pct_of.get(v) if type(v) is str else None
+    if d is None:
+        if type(v) is not str or len(v) > 32:
+            raise _Slow
+        try:
+            d = Decimal(v)
+        except InvalidOperation:
+            raise _Slow from None
+        if not d.is_finite() or abs(d) > _MAX_PCT:
+            raise _Slow
+        if len(_pct_of) >= _CACHE_MAX:
+            _pct_of.clear()
+        _pct_of[v] = d
+    return d
+
+
+
+
+def _fast(sym: Any, bid: Any, ask: Any, last: Any, chg: Any, bsz: Any, asz: Any, ts: Any, src: Any,
+          seq: Any) -> Quote | None:
+    """The fast path for what papernb publishers send; None hands the quote to normalize."""
+    units = _units_of.get
+    try:
+        if sym not in _symbols_ok:
+            if _SYMBOL_OK(sym) is None:
+                return None
+            if len(_symbols_ok) >= _CACHE_MAX:
+                _symbols_ok.clear()
+            _symbols_ok.add(sym)
+        b = None if bid is None else (units(bid) or _wire_units(bid))
+        a = None if ask is None else (units(ask) or _wire_units(ask))
+        la = None if last is None else (units(last) or _wire_units(last))
+        if la is None and (b is None or a is None):
+            return None
+        if b is not None and a is not None and b > a:
+            return None
+        if ts is not None and (type(ts) is not int or not _NS_MIN <= ts < _NS_MAX):
+            return None
+        if bsz is not None and (type(bsz) is not int or not 0 <= bsz <= _MAX_SIZE):
+            return None
+        if asz is not None and (type(asz) is not int or not 0 <= asz <= _MAX_SIZE):
+            return None
+        if src is not None and (type(src) is not str or len(src) > _MAX_SRC):
+            return None
+        if seq is not None and type(seq) is not int:
+            return None
+        pct = None if chg is None else (_pct_of.get(chg) or _wire_pct(chg))
+        return _trusted(sym, b, a, la, ts, bsz, asz, pct, src, seq)
+    except (_Slow, TypeError):  # TypeError: a symbol that is not text, an unhashable price
+        return None
+
+
+_trusted = Quote._trusted
 
 
 def decode(data: bytes | str) -> tuple[list[tuple[int, Quote]], int]:
@@ -225,6 +349,13 @@ def decode(data: bytes | str) -> tuple[list[tuple[int, Quote]], int]:
         if type(item) is not dict:
             dropped += 1
             continue
+        if tuple(item) == FIELDS:  # exactly our keys in our order: unpack instead of 11 lookups
+            sym, bid, ask, last, chg, bsz, asz, ts, src, epoch, seq = item.values()
+            if type(epoch) is int and epoch >= 0:
+                q = _fast(sym, bid, ask, last, chg, bsz, asz, ts, src, seq)
+                if q is not None:
+                    out.append((epoch, q))
+                    continue
         epoch = item.get("epoch")
         if epoch is None:
             epoch = 0

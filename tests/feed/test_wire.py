@@ -1,0 +1,111 @@
+"""Normalisation and the wire format: one gate for every quote, exact both ways."""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from papernb.errors import BadQuote
+from papernb.feed.wire import decode, encode, normalize
+from papernb.quote import Quote
+
+TS = 1_732_550_400_000_000_000  # 2024-11-25T16:00:00Z
+
+VALID = [
+    {"symbol": "AAPL", "bid": "189.49", "ask": "189.51", "last": "189.50", "ts": TS},
+    {"symbol": " msft ", "last": 420, "bid_size": 300, "ask_size": "1,200", "change_pct": "-0.35"},
+    {"symbol": "/ES", "bid": 5950.25, "ask": 5950.5, "ts": TS, "src": "sim", "seq": 7},
+    {"symbol": "BRK/B", "last": Decimal("455.1234"), "bid": "0", "ask": None},
+    {"symbol": "$SPX.X", "last": "0.00015", "change_pct": 1.5},  # a fifth decimal rounds half-even: 0.0002
+]
+
+
+@pytest.mark.parametrize("raw", VALID, ids=[r["symbol"].strip() for r in VALID])
+def test_normalize_valid_dict_equals_quote_constructor(raw: dict) -> None:
+    fields = {k: v for k, v in raw.items() if k != "symbol"}
+    assert normalize(raw) == Quote(raw["symbol"], **fields)
+
+
+BAD = {
+    "crossed": {"symbol": "AAPL", "bid": "10.02", "ask": "10.01"},
+    "negative bid": {"symbol": "AAPL", "bid": "-1", "ask": "10"},
+    "zero last": {"symbol": "AAPL", "last": 0},
+    "nan last": {"symbol": "AAPL", "last": math.nan},
+    "inf ask": {"symbol": "AAPL", "bid": 1, "ask": math.inf},
+    "nan string": {"symbol": "AAPL", "last": "NaN"},
+    "no prices": {"symbol": "AAPL", "bid": "10"},
+    "missing symbol": {"last": "10"},
+    "bad symbol": {"symbol": "AA PL", "last": "10"},
+    "symbol not text": {"symbol": 42, "last": "10"},
+    "absurd price": {"symbol": "AAPL", "last": "1e30"},
+    "seconds as ns": {"symbol": "AAPL", "last": "10", "ts": 1_732_550_400},
+    "float ts": {"symbol": "AAPL", "last": "10", "ts": 1.7e18},
+    "bool seq": {"symbol": "AAPL", "last": "10", "seq": True},
+    "fractional size": {"symbol": "AAPL", "last": "10", "bid_size": 1.5},
+    "negative size": {"symbol": "AAPL", "last": "10", "ask_size": -100},
+    "bool price": {"symbol": "AAPL", "last": True},
+    "list price": {"symbol": "AAPL", "last": [1]},
+    "1 MB symbol": {"symbol": "A" * 1_000_000, "last": "10"},
+    "1 MB price": {"symbol": "AAPL", "last": "9" * 1_000_000},
+    "1 MB src": {"symbol": "AAPL", "last": "10", "src": "x" * 1_000_000},
+    "nan change": {"symbol": "AAPL", "last": "10", "change_pct": "NaN"},
+    "huge change": {"symbol": "AAPL", "last": "10", "change_pct": "1e9"},
+}
+
+
+@pytest.mark.parametrize("raw", BAD.values(), ids=BAD.keys())
+def test_normalize_bad_dict_raises_badquote(raw: dict) -> None:
+    with pytest.raises(BadQuote):
+        normalize(raw)
+
+
+def test_encode_writes_decimal_strings_ns_ts_and_nulls() -> None:
+    q = Quote("AAPL", bid="189.49", ask="189.5", last="189.4975", ts=TS, bid_size=300, change_pct="1.25")
+    assert json.loads(encode(q, src="sim", epoch=5, seq=9)) == {
+        "symbol": "AAPL", "bid": "189.49", "ask": "189.50", "last": "189.4975", "change_pct": "1.25",
+        "bid_size": 300, "ask_size": None, "ts": TS, "src": "sim", "epoch": 5, "seq": 9}
+
+
+def test_encode_then_decode_gives_back_an_equal_quote_and_its_epoch() -> None:
+    q = Quote("/ZB", bid="111.5", ask="111.5313", last="0.0001", ts=TS, ask_size=7, change_pct="-0.031")
+    pairs, dropped = decode(encode(q, src="excel", epoch=123, seq=4).encode())
+    assert dropped == 0
+    assert pairs == [(123, Quote("/ZB", bid="111.5", ask="111.5313", last="0.0001", ts=TS, ask_size=7,
+                                 change_pct="-0.031", src="excel", seq=4))]
+
+
+def test_decode_batch_keeps_good_quotes_and_counts_each_bad_one() -> None:
+    good = encode(Quote("AAPL", last="1", ts=TS), src="s", epoch=1, seq=1)
+    msg = f'[{good}, 5, "x", {{"symbol": "MSFT", "bid": "2", "ask": "1"}}, {{"symbol": "X", "last": "1", "epoch": -1}}]'
+    pairs, dropped = decode(msg)
+    assert [q.symbol for _, q in pairs] == ["AAPL"]
+    assert dropped == 4
+
+
+@pytest.mark.parametrize("payload", [b"", b"\xff\xfe", b"not json", b"[" * 100_000, b"null", b"42",
+                                     b'{"symbol": "AAPL", "last": NaN}', b'{"symbol": "AAPL", "last": Infinity}'])
+def test_decode_garbage_is_one_dropped_message(payload: bytes) -> None:
+    assert decode(payload) == ([], 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(
+    st.sampled_from(["symbol", "bid", "ask", "last", "change_pct", "bid_size", "ask_size", "ts", "src", "seq"]),
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20),
+              st.decimals(allow_nan=True), st.lists(st.integers(), max_size=2)),
+))
+def test_normalize_any_dict_gives_a_valid_quote_or_badquote(raw: dict) -> None:
+    try:
+        q = normalize(raw)
+    except BadQuote:
+        return
+    assert q.last is not None or (q.bid is not None and q.ask is not None)
+    for p in (q.bid, q.ask, q.last):
+        assert p is None or p > 0
+    if q.bid is not None and q.ask is not None:
+        assert q.bid <= q.ask
