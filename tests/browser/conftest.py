@@ -28,7 +28,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 expect.set_options(timeout=30_000)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def redis_srv() -> Iterator[RedisServer]:
     server = RedisServer().start()
     try:
@@ -37,8 +37,10 @@ def redis_srv() -> Iterator[RedisServer]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    # package scope: Playwright's sync API runs an event loop on this thread while it is open,
+    # and the tests after this package call asyncio.run()
     if not Path(CHROMIUM).exists():
         raise RuntimeError("Debian's chromium is missing: apt-get install -y chromium (scripts/test.sh does it)")
     with sync_playwright() as p:
