@@ -59,7 +59,7 @@ class Broker(Protocol):
 
     def stats(self) -> dict[str, Any]: ...
 
-    def equity_history(self) -> list[tuple[int, Decimal]]: ...
+    def equity_history(self, max_points: int | None = None) -> list[tuple[int, Decimal]]: ...
 
     def quote(self, symbol: str) -> Quote | None: ...
 
@@ -106,8 +106,8 @@ class LocalBroker:
     def stats(self) -> dict[str, Any]:
         return self._s.account.stats()
 
-    def equity_history(self) -> list[tuple[int, Decimal]]:
-        return self._s.account.equity_history()
+    def equity_history(self, max_points: int | None = None) -> list[tuple[int, Decimal]]:
+        return self._s.account.equity_history(max_points)
 
     def quote(self, symbol: str) -> Quote | None:
         return self._s.quote(symbol)

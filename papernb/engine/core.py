@@ -131,6 +131,7 @@ class Engine:
         self._listeners: list[Callable[[list[tuple[str, str | None, int | None]]], None]] = []
         self._heap: list[tuple[int, int, int]] = []
         self._compact: set[str] = set()
+        self._known: set[str] = set()  # symbols ever quoted in this book (an accepted order proves one)
         self._expiry_cache = (0, 0)
         self._quoting: _Sym | None = None
         self._next_second = 0
@@ -196,6 +197,7 @@ class Engine:
         st = self._syms.get(q._sym)
         if st is None:
             st = self._syms[q._sym] = _Sym(q._sym)
+            self._known.add(q._sym)
         st.quote = q
         if self._now >= self._due:
             self._quoting = st
@@ -439,7 +441,9 @@ class Engine:
                 if acct not in loaded:  # the stored curve replaces the start point replay made
                     loaded.add(acct)
                     a._equity = []
+                    a._peak, a._max_dd = to_units(eq), 0
                 a._equity.append((ts, to_units(eq)))
+                a._track_drawdown(to_units(eq))
                 self._equity_written[acct] = len(a._equity)
         self._trips_written = sum(len(a._trips) for a in self._accounts.values())
         for o in self._orders.values():
@@ -467,6 +471,7 @@ class Engine:
             if o._status is _PENDING:
                 a._reserve(o, e["res_cash"], e["res_shares"])
                 self._sym(o._sym).orders.append(o)
+                self._known.add(o._sym)  # it was accepted, so it had been quoted
             else:
                 o._reason = e["reason"]
                 o._closed_at = ts
@@ -531,6 +536,7 @@ class Engine:
         o._triggered = False
         o._fresh = True
         o._rest = None
+        o._view = None
         o._epoch = a._epoch
         o._request = (o._sym, e["side"], e["type"], o._qty, o._lim, o._stop, e["tif"])
         self._orders[o._id] = o
@@ -772,10 +778,10 @@ class Engine:
                 "expires_at": self._day_expiry(now) if tif_ is TimeInForce.DAY else None}
         st = self._syms.get(sym)
         q = st.quote if st is not None else None
-        if q is None:
+        if q is None and sym not in self._known:
             reason: str | None = f"no quote for {sym}"
             res_cash = res_shares = 0
-        else:
+        else:  # quoted before (perhaps before the book was reopened): a limit order can wait for the next
             res_cash, res_shares, reason = self._reservation(a, sym, side_ is _BUY, type_, n, lim, stp, q)
         if reason is not None:
             self._emit("OrderRejected", a._name, None, {**base, "reason": reason})
@@ -783,10 +789,10 @@ class Engine:
             return self._orders[oid]
         self._emit("OrderAccepted", a._name, None, {**base, "res_cash": res_cash, "res_shares": res_shares})
         o = self._orders[oid]
-        if o._elig <= now:
-            self._match(o, q)  # type: ignore[arg-type]
-        else:
+        if o._elig > now:
             self._schedule(o._elig, _ELIGIBLE, oid)
+        elif q is not None:
+            self._match(o, q)
         if o._expires is not None and o._status.is_open:
             self._schedule(o._expires, _EXPIRE, oid)
         self._commit()
@@ -963,6 +969,7 @@ class Account:
         self._fees = 0
         self._positions: dict[str, Position] = {}
         self._equity: list[tuple[int, int]] = [(ts, cash)]
+        self._peak, self._max_dd, self._max_dd_peak = cash, 0, cash
         self._epoch_start = ts
         eng._equity_written.pop(self._name, None)
 
@@ -1012,6 +1019,16 @@ class Account:
             self._equity[-1] = (ts, eq)
         else:
             self._equity.append((ts, eq))
+        self._track_drawdown(eq)
+
+    def _track_drawdown(self, eq: int) -> None:
+        """Running peak and deepest fall, so stats never rescan a long equity history."""
+        if eq > self._peak:
+            self._peak = eq
+        dd = self._peak - eq
+        if dd > self._max_dd:
+            self._max_dd = dd
+            self._max_dd_peak = self._peak
 
     def _marks(self) -> Iterable[tuple[Position, int]]:
         syms = self._engine._syms
@@ -1167,9 +1184,18 @@ class Account:
         ep = self._epoch_filter(epoch)
         return [t for t in self._trips if ep is None or t.epoch == ep]
 
-    def equity_history(self) -> list[tuple[int, Decimal]]:
-        """(ts ns, equity) points of the current epoch: at most one a second, plus each fill."""
-        return [(ts, from_units(eq)) for ts, eq in self._equity]  # type: ignore[misc]
+    def equity_history(self, max_points: int | None = None) -> list[tuple[int, Decimal]]:
+        """(ts ns, equity) points of the current epoch: at most one a second, plus each fill.
+
+        ``max_points`` thins a long day evenly (first and last kept) before converting, so a
+        chart that redraws every second does not pay for every point of the session.
+        """
+        pts = self._equity
+        n = len(pts)
+        if max_points is not None and n > max(max_points, 2):
+            step = (n - 1) / (max_points - 1)
+            pts = [pts[round(i * step)] for i in range(max_points)]
+        return [(ts, from_units(eq)) for ts, eq in pts]  # type: ignore[misc]
 
     def snapshot(self) -> Snapshot:
         """Cash, reservations, buying power, market value, equity and P/L, exact."""
@@ -1187,7 +1213,7 @@ class Account:
         return Snapshot(self._name, eng._now, self._epoch, from_units(self._start), from_units(self._cash),
                         from_units(self._reserved), from_units(self._cash - self._reserved), from_units(mv_total),
                         from_units(equity), from_units(mv_total - cost_total), from_units(self._realized),
-                        from_units(self._fees), self._day_pl(equity), tuple(views), open_views)
+                        from_units(self._fees), self._day_pl(equity), tuple(views), open_views, eng._seq)
 
     def _day_pl(self, equity: int) -> Decimal | None:
         now = self._engine._now

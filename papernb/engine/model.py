@@ -127,7 +127,7 @@ class Order:
     __slots__ = ("_id", "_acct", "_sym", "_side", "_buy", "_type", "_qty", "_filled", "_lim", "_stop", "_tif",
                  "_status", "_reason", "_coid", "_created", "_elig", "_expires", "_updated", "_closed_at",
                  "_fill_value", "_fees", "_res_cash", "_res_shares", "_res_short", "_triggered", "_fresh",
-                 "_epoch", "_request", "_rest", "__weakref__")
+                 "_epoch", "_request", "_rest", "_view", "__weakref__")
 
     id = _ro("_id")
     account = _ro("_acct")
@@ -173,12 +173,19 @@ class Order:
         return self._expires if self._status is OrderStatus.EXPIRED else None
 
     def view(self) -> OrderView:
-        """A frozen copy for snapshots and the Broker protocol."""
-        return OrderView(self._id, self._acct, self._sym, self._side, self._type, self._qty, self._filled,
+        """A frozen copy for snapshots and the Broker protocol (cached until the order changes)."""
+        key = (self._updated, self._status, self._filled, self._reason, self._qty, self._lim, self._stop, self._tif,
+               self._triggered, self._res_cash, self._res_shares, self._elig, self._expires)
+        cached = self._view
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        v = OrderView(self._id, self._acct, self._sym, self._side, self._type, self._qty, self._filled,
                          from_units(self._lim), from_units(self._stop), self._tif, self._status, self._reason,
                          self._coid, self._created, self._elig, self._expires, self._updated, self.avg_fill_price,
                          from_units(self._fees), self._triggered, self._epoch, from_units(self._res_cash),
                          self._res_shares)
+        self._view = (key, v)
+        return v
 
     def __repr__(self) -> str:
         px = ""
@@ -322,6 +329,8 @@ class Snapshot:
     day_pl: Decimal | None
     positions: tuple[PositionView, ...] = ()
     open_orders: tuple[OrderView, ...] = ()
+    #: the book's journal sequence number: it moves exactly when something durable changed
+    seq: int = 0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 

@@ -14,21 +14,6 @@ if TYPE_CHECKING:
 _Q = Decimal("0.0001")
 
 
-def max_drawdown(points: list[tuple[int, int]]) -> tuple[int, Decimal]:
-    """Largest peak-to-trough fall of equity: (units, percent of the peak)."""
-    peak = None
-    worst = 0
-    worst_pct = Decimal(0)
-    for _, eq in points:
-        if peak is None or eq > peak:
-            peak = eq
-        dd = peak - eq
-        if dd > worst:
-            worst = dd
-            worst_pct = (Decimal(dd) * 100 / Decimal(peak)).quantize(_Q) if peak else Decimal(0)
-    return worst, worst_pct
-
-
 def account_stats(acct: Account, trips: list[RoundTrip]) -> dict[str, Any]:
     """Trades, win rate, average win/loss, profit factor, expectancy, drawdown, return."""
     wins = [t.net_pl for t in trips if t.net_pl > 0]
@@ -37,7 +22,11 @@ def account_stats(acct: Account, trips: list[RoundTrip]) -> dict[str, Any]:
     gross_win = sum(wins, Decimal(0))
     gross_loss = -sum(losses, Decimal(0))
     snap = acct.snapshot()
-    dd, dd_pct = max_drawdown(acct._equity + [(acct.now, acct._equity_units())])
+    dd, peak = acct._max_dd, acct._max_dd_peak
+    now_eq = acct._equity_units()  # the live equity may be below the last recorded point
+    if acct._peak - now_eq > dd:
+        dd, peak = acct._peak - now_eq, acct._peak
+    dd_pct = (Decimal(dd) * 100 / Decimal(peak)).quantize(_Q) if peak else Decimal(0)
     start = snap.starting_cash
     eng = acct.engine
     return {

@@ -57,7 +57,7 @@ class EquityChart(Panel):
 
     def points(self, snap: Snapshot) -> list[tuple[int, Decimal]]:
         """The series to draw: the recorded history, plus the live equity if it moved since."""
-        pts = list(self.broker.equity_history())
+        pts = list(self.broker.equity_history(max_points=self.max_points))
         if snap.ts and (not pts or (snap.equity != pts[-1][1] and snap.ts > pts[-1][0])):
             pts.append((snap.ts, snap.equity))
         return thin(pts, self.max_points)

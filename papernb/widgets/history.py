@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import ipywidgets as widgets
 
 from ..broker import OrderView, Snapshot
@@ -41,8 +39,6 @@ class OrderHistory(Panel):
     css_class = "papernb-history"
     #: most rows drawn (newest first); the count of the rest is shown
     max_rows = 500
-    #: list the orders at least this often (seconds) even when the snapshot did not change
-    interval = 1.0
 
     def _build(self) -> list[widgets.Widget]:
         self.filter = widgets.Dropdown(options=FILTERS, value="all", description="Show",
@@ -54,20 +50,18 @@ class OrderHistory(Panel):
         self._orders: list[OrderView] | None = None
         self._shown_filter: str | None = None
         self._snap_key: tuple | None = None
-        self._listed_at = 0.0
         return [self.filter, self.html]
 
     def render(self, snap: Snapshot) -> None:
         f = str(self.filter.value)
         if f not in {v for _, v in FILTERS}:
             f = "all"
-        # Listing every order costs more than a snapshot: do it when the account changed, when
-        # the filter changed, or once a second (an order refused at submission changes nothing else).
-        key = (snap.epoch, snap.open_orders, snap.cash, snap.reserved, snap.realized_pl, snap.fees)
-        now = time.monotonic()
-        if key == self._snap_key and f == self._shown_filter and now - self._listed_at < self.interval:
+        # Listing every order costs more than a snapshot: do it only when the book's journal moved
+        # (any order event, a refusal at submission included) or the filter changed.
+        key = (snap.epoch, snap.seq)
+        if key == self._snap_key and f == self._shown_filter:
             return
-        self._snap_key, self._listed_at = key, now
+        self._snap_key = key
         orders = self.broker.orders(status=None if f == "all" else f)
         if orders == self._orders and f == self._shown_filter:
             return

@@ -60,7 +60,7 @@ def test_a_reopened_book_keeps_trading_where_it_left_off(tmp_path: Path) -> None
     assert alice.orders(status="open") == []
     assert alice.position("AAPL").qty == 5
     o = alice.buy("MSFT", 1)
-    assert o.status is pn.OrderStatus.REJECTED and o.reason == "no quote for MSFT"  # quotes are not state
+    assert o.status is pn.OrderStatus.REJECTED and o.reason == "no quote for MSFT yet"  # quotes are not state
     assert o.id == 7
     b.close()
 
@@ -193,3 +193,22 @@ def test_engine_time_never_goes_backwards_on_a_late_quote() -> None:
     b.on_quote(pn.Quote("AAPL", bid=1, ask=1.01, last=1, ts=T0 + 10 * SEC))
     b.on_quote(pn.Quote("AAPL", bid=1, ask=1.01, last=1, ts=T0))  # a late quote
     assert b.now == T0 + 10 * SEC
+
+
+def test_after_a_reopen_a_known_symbol_takes_limit_orders_that_wait_for_the_next_quote(tmp_path: Path) -> None:
+    path = str(tmp_path / "book.duckdb")
+    b = pn.Engine(path)
+    m, a = Market(b), b.account("alice")
+    m.quote("AAPL", 189.90, 190.10, 190.00)
+    a.buy("AAPL", 10)
+    b.close()
+    b = pn.Engine(path)
+    a = b.account("alice")
+    waiting = a.buy("AAPL", 5, limit=189.00)
+    assert waiting.status is pn.OrderStatus.PENDING and a.snapshot().reserved == D("945.00")
+    market = a.buy("AAPL", 5)  # a market buy cannot be priced without a quote
+    assert market.status is pn.OrderStatus.REJECTED and market.reason == "no quote for AAPL yet"
+    assert a.buy("MSFT", 1, limit=300).reason == "no quote for MSFT"  # never quoted in this book
+    Market(b, t=b.now).quote("AAPL", 188.90, 189.00, 188.95)
+    assert waiting.status is pn.OrderStatus.FILLED
+    b.close()

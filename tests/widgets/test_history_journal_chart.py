@@ -113,18 +113,19 @@ def test_equity_chart_appends_at_most_once_a_second(tmp_path):
     asyncio.run(scenario())
 
 
-def test_order_refused_at_submission_appears_within_the_listing_interval(tmp_path):
+def test_order_refused_at_submission_appears_at_the_next_refresh(tmp_path):
     async def scenario():
         async with live(tmp_path) as mk:
             history = OrderHistory(mk.broker)
-            await mk.broker.submit("MSFT", "BUY", 1, type="MARKET")  # rejected: the snapshot is unchanged
-            history.interval = 3600.0
             mk.refresh()
             assert text(history.html.value, "papernb-empty") == "No orders yet."
-            history.interval = 0.0  # the second has passed
+            await mk.broker.submit("MSFT", "BUY", 1, type="MARKET")  # rejected: cash and positions unchanged
             mk.refresh()
             assert texts(history.html.value, "papernb-col-status")[1:] == ["Rejected"]
             assert texts(history.html.value, "papernb-col-reason")[1:] == ["no quote for MSFT"]
+            before = history.html.value
+            mk.refresh()  # nothing happened in the book: the list is not rebuilt
+            assert history.html.value is before
             history.close()
 
     asyncio.run(scenario())
