@@ -469,6 +469,9 @@ class Engine:
             o = self._new_order(a, e, ts)
             o._status = transition(o._id, None, kind)
             if o._status is _PENDING:
+                if e.get("rested"):
+                    o._fresh = False
+                    o._rest = o._lim
                 a._reserve(o, e["res_cash"], e["res_shares"])
                 self._sym(o._sym).orders.append(o)
                 self._known.add(o._sym)  # it was accepted, so it had been quoted
@@ -787,7 +790,10 @@ class Engine:
             self._emit("OrderRejected", a._name, None, {**base, "reason": reason})
             self._commit()
             return self._orders[oid]
-        self._emit("OrderAccepted", a._name, None, {**base, "res_cash": res_cash, "res_shares": res_shares})
+        accepted = {**base, "res_cash": res_cash, "res_shares": res_shares}
+        if type_ is _LMT and self._rests_at_once(side_ is _BUY, lim, q):  # type: ignore[arg-type]
+            accepted["rested"] = True  # one journal row instead of OrderAccepted + OrderRested
+        self._emit("OrderAccepted", a._name, None, accepted)
         o = self._orders[oid]
         if o._elig > now:
             self._schedule(o._elig, _ELIGIBLE, oid)
@@ -797,6 +803,19 @@ class Engine:
             self._schedule(o._expires, _EXPIRE, oid)
         self._commit()
         return o
+
+    def _rests_at_once(self, buy: bool, lim: int, q: Quote | None) -> bool:
+        """Would the first look (``_match``) on acceptance find this limit order not marketable?"""
+        if q is None or self._review_ns:
+            return False
+        if self._stale_ns is not None and self._now - q._ts > self._stale_ns:
+            return False
+        if self._model == "size" and (q._asz if buy else q._bsz) is None:
+            return False
+        side_px = q._ask if buy else q._bid
+        if side_px is None:
+            side_px = q._last
+        return side_px > lim if buy else side_px < lim
 
     def _reservation(self, a: Account, sym: str, buy: bool, type_: OrderType, n: int, lim: int | None,
                      stp: int | None, q: Quote | None, own_shares: int = 0,

@@ -273,3 +273,20 @@ def test_short_selling_credits_proceeds_and_holds_150_percent() -> None:
     assert (s.realized_pl, s.reserved, s.cash) == (D("49.00"), 0, D("100049.00"))
     (t,) = a.trades()
     assert (t.direction, t.verdict, t.net_pl) == ("short", "worked", D("49.00"))
+
+
+def test_a_limit_that_rests_at_once_is_one_journal_event_and_still_rests_after_a_reopen(tmp_path) -> None:
+    path = str(tmp_path / "book.duckdb")
+    b = pn.Engine(path)
+    m, a = Market(b), b.account("alice")
+    m.quote("AAPL", 189.90, 190.10, 190.00)
+    o = a.buy("AAPL", 10, limit=189.50)
+    (kinds,) = b._store.con.execute("SELECT list(kind ORDER BY seq) FROM journal WHERE order_id = ?",
+                                    [o.id]).fetchone()
+    assert kinds == ["OrderAccepted"]
+    b.close()
+    b = pn.Engine(path)
+    Market(b, t=b.now).quote("AAPL", 189.00, 189.20, 189.10)
+    (again,) = b.account("alice").orders()
+    assert again.avg_fill_price == D("189.50")  # it had rested: fills at its limit, not at the ask
+    b.close()
