@@ -168,38 +168,37 @@ class Session:
 
     async def aclose(self) -> None:
         """Stop the feed and the ticker, checkpoint and release the book file."""
-        if self._closed:
-            return
-        self.stop()
-        self._closed = True
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
+        for r in self._shutdown():
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
-        for stop in self._stoppers:
-            with contextlib.suppress(Exception):
-                r = stop()
-                if asyncio.iscoroutine(r):
-                    await r
-        self._unsub_hub()
-        self._unsub_engine()
-        self.engine.close()
+                await r
+        self._release()
 
     def close(self) -> None:
         """Like :meth:`aclose`, usable from sync code; cancels tasks without waiting for them."""
+        for r in self._shutdown():
+            if asyncio.iscoroutine(r):
+                r.close()
+        self._release()
+
+    def _shutdown(self) -> list[Any]:
+        """Stop everything; returns what may still be awaited (cancelled tasks, async stoppers)."""
         if self._closed:
-            return
+            return []
         self.stop()
         self._closed = True
+        pending: list[Any] = []
         for t in self._tasks:
             t.cancel()
+            pending.append(t)
         for stop in self._stoppers:
             with contextlib.suppress(Exception):
                 r = stop()
                 if asyncio.iscoroutine(r):
-                    r.close()
-        self._unsub_hub()
+                    pending.append(r)
+        return pending
+
+    def _release(self) -> None:
+        self._unsub_hub()  # all three are idempotent
         self._unsub_engine()
         self.engine.close()
 
