@@ -167,8 +167,8 @@ class BacktestResult:
         lines = [bq.Lines(x=x, y=y, scales={"x": xs, "y": ys}, colors=["#1f77b4"], labels=["equity"]),
                  bq.Lines(x=x, y=dd, scales={"x": xs, "y": ds}, colors=["#d62728"], labels=["drawdown"],
                           fill="bottom", opacities=[0.6])]
-        axes = [bq.Axis(scale=xs, label="time"), bq.Axis(scale=ys, orientation="vertical", label="equity $"),
-                bq.Axis(scale=ds, orientation="vertical", side="right", label="drawdown $")]
+        axes = [bq.Axis(scale=xs, label="time"), bq.Axis(scale=ys, side="left", label="equity $"),
+                bq.Axis(scale=ds, side="right", label="drawdown $")]
         return bq.Figure(marks=lines, axes=axes, title=self.label or "backtest", legend_location="top-left")
 
     def save(self, path: str | Path) -> Path:
