@@ -53,15 +53,19 @@ def _result(cmd: list[str]) -> dict:
     raise RuntimeError(f"{cmd[:3]} printed no RESULT:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
 
 
-def other(script: str, data: str, cash: float) -> dict | None:
+def other(script: str, data: str, cash: float, python: str | None = None) -> dict | None:
+    """A reference engine's script from ../shared/bench, with this Python or ``python`` (a scratch venv)."""
     path = SHARED / script
     if not path.exists():
         return None
+    exe = python or sys.executable
     if script != "w1_floor.py":
         mod = "nautilus_trader" if "nautilus" in script else "backtrader"
-        if importlib.util.find_spec(mod) is None:
+        if python is None and importlib.util.find_spec(mod) is None:
             return None
-    return _result([sys.executable, str(path), "--data", data, "--mode", "w1", "--cash", str(cash)])
+        if python is not None and subprocess.call([exe, "-c", f"import {mod}"], stderr=subprocess.DEVNULL):
+            return None
+    return _result([exe, str(path), "--data", data, "--mode", "w1", "--cash", str(cash)])
 
 
 def main() -> None:
@@ -69,6 +73,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(HERE / "data" / "w1_ticks.parquet"))
     ap.add_argument("--cash", type=float, default=100_000.0)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--anchors-python", help="a Python (e.g. a scratch venv) that has nautilus_trader and "
+                                             "backtrader installed, for the reference engines")
     args = ap.parse_args()
     if not Path(args.data).exists():
         sys.exit(f"{args.data} is missing: run python bench/w1_data.py first")
@@ -76,8 +82,9 @@ def main() -> None:
     for i in range(args.repeat):  # interleaved, so that machine noise hits every engine alike
         for name, fn in (("papernb", lambda: papernb_once(args.data, args.cash)),
                          ("floor", lambda: other("w1_floor.py", args.data, args.cash)),
-                         ("nautilus", lambda: other("w1_nautilus.py", args.data, args.cash)),
-                         ("backtrader", lambda: other("w1_backtrader.py", args.data, args.cash))):
+                         ("nautilus", lambda: other("w1_nautilus.py", args.data, args.cash, args.anchors_python)),
+                         ("backtrader", lambda: other("w1_backtrader.py", args.data, args.cash,
+                                                     args.anchors_python))):
             r = fn()
             if r is not None:
                 runs.setdefault(name, []).append(r)
