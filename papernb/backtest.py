@@ -228,7 +228,6 @@ def _run(quotes: Sequence[Quote], dropped: int, strat: _Strategy, config: Engine
     step = strat.on_quote
     # the quotes never become garbage during the run: keep the collector from walking
     # a million of them again and again (it tripled the run time of W1)
-    gc.collect()
     gc.freeze()
     t0 = time.perf_counter()
     if on_fill is None and bar is None:
