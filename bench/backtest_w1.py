@@ -75,6 +75,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(HERE / "data" / "w1_ticks.parquet"))
     ap.add_argument("--cash", type=float, default=100_000.0)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--engines", default="papernb,floor,nautilus,backtrader",
+                    help="which to run (backtrader needs ~10 min a run here)")
     ap.add_argument("--anchors-python", help="a Python (e.g. a scratch venv) that has nautilus_trader and "
                                              "backtrader installed, for the reference engines")
     args = ap.parse_args()
@@ -87,7 +89,7 @@ def main() -> None:
                          ("nautilus", lambda: other("w1_nautilus.py", args.data, args.cash, args.anchors_python)),
                          ("backtrader", lambda: other("w1_backtrader.py", args.data, args.cash,
                                                      args.anchors_python))):
-            r = fn()
+            r = fn() if name in args.engines.split(",") else None
             if r is not None:
                 runs.setdefault(name, []).append(r)
                 print(f"run {i + 1} {name:10} {r['ticks_per_s']:>10,} ticks/s end to end", flush=True)
