@@ -505,18 +505,16 @@ async def aging(args: argparse.Namespace) -> list[tuple[str, str, float, float]]
             snap = a.snapshot()
             d.history.render(snap)
 
-            def history_same(snap: Any = snap) -> None:  # nothing changed: still lists every order once a second
-                d.history._listed_at = 0.0
+            def history_same(snap: Any = snap) -> None:  # nothing changed: the journal seq says so, no listing
                 d.history.render(snap)
 
             def history_changed(snap: Any = snap) -> None:  # an order event: list and redraw the table
-                d.history._listed_at = 0.0
                 d.history._snap_key = None
                 d.history._orders = None
                 d.history.render(snap)
 
             size = f"{m:,} orders"
-            rows.append(("history render, nothing changed", size, _ms(history_same), 1.0 / d.history.interval))
+            rows.append(("history render, nothing changed", size, _ms(history_same), args.refresh_hz))
             rows.append(("history render, after an order event", size, _ms(history_changed), 0.0))
             rows.append(("account.snapshot (every refresh)", size, _ms(a.snapshot, 20), args.refresh_hz))
         d.close()
