@@ -235,20 +235,25 @@ def _run(quotes: Sequence[Quote], dropped: int, strat: _Strategy, config: Engine
             on_quote(q)
             step(ctx, q)
     else:
-        seen = len(ctx._fills)
+        fills = ctx._fills
+        seen = len(fills)
+
+        def deliver(seen: int) -> int:
+            """Hand the fills made since ``seen`` to on_fill (fills of its own orders included)."""
+            while seen < len(fills):
+                on_fill(ctx, fills[seen])  # type: ignore[misc]
+                seen += 1
+            return seen
+
         chunk = 50_000
         for start in range(0, len(quotes), chunk):
             for q in quotes[start:start + chunk]:
                 on_quote(q)
-                if on_fill is not None and len(ctx._fills) != seen:
-                    for f in ctx._fills[seen:]:
-                        on_fill(ctx, f)
-                    seen = len(ctx._fills)
+                if on_fill is not None and len(fills) != seen:
+                    seen = deliver(seen)
                 step(ctx, q)
-                if on_fill is not None and len(ctx._fills) != seen:
-                    for f in ctx._fills[seen:]:
-                        on_fill(ctx, f)
-                    seen = len(ctx._fills)
+                if on_fill is not None and len(fills) != seen:
+                    seen = deliver(seen)
             if bar is not None:
                 bar.update(min(chunk, len(quotes) - start))
     seconds = time.perf_counter() - t0

@@ -130,18 +130,13 @@ class _OrderRow(widgets.VBox):
         qty = parse_qty(self.qty.value)
         if qty != o.qty:
             kw["qty"] = qty
-        if o.type in _HAS_LIMIT:
-            limit = parse_price(self.limit.value, "limit price")
-            if limit != o.limit:
-                kw["limit"] = limit
-        elif self.limit.value.strip():
-            raise InvalidOrder(f"a {label(o.type).lower()} order has no limit price")
-        if o.type in _HAS_STOP:
-            stop = parse_price(self.stop.value, "stop price")
-            if stop != o.stop:
-                kw["stop"] = stop
-        elif self.stop.value.strip():
-            raise InvalidOrder(f"a {label(o.type).lower()} order has no stop price")
+        for name, field, types in (("limit", self.limit, _HAS_LIMIT), ("stop", self.stop, _HAS_STOP)):
+            if o.type in types:
+                value = parse_price(field.value, f"{name} price")
+                if value != getattr(o, name):
+                    kw[name] = value
+            elif field.value.strip():
+                raise InvalidOrder(f"a {label(o.type).lower()} order has no {name} price")
         return kw
 
     def save(self) -> None:
