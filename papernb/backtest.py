@@ -1,10 +1,12 @@
 """Backtests: replay recorded or historical quotes through the very same engine.
 
 ``pn.backtest(data, strategy)`` builds a ``:memory:`` engine with the given settings,
-loads the quotes in bulk (columns converted at once, not row by row), and feeds them one
-by one to the engine and then to the strategy, exactly as a live session would.  The
-engine takes its time from the quotes, so the same data, strategy and settings give the
-same journal every run (``result.journal_hash``).
+validates the quotes in bulk (columns converted at once, not row by row), and feeds them
+one by one to the engine and then to the strategy, through the same loop a live session
+uses (``Engine.on_quotes``).  Quote objects are built a few thousand at a time as the run
+goes, so a million-quote tape stays small and in the CPU cache.  The engine takes its time
+from the quotes, so the same data, strategy and settings give the same journal every run
+(``result.journal_hash``).
 
 A strategy is a function ``on_quote(ctx, quote)`` or an object (or class) with
 ``on_quote`` and optional ``on_fill(ctx, fill)``, ``on_start(ctx)``, ``on_end(ctx)``.
@@ -17,17 +19,19 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .config import EngineConfig
 from .engine import Account, Engine
 from .errors import ConfigError, InvalidInput
+from .feed.replay import QuoteTape
 from .quote import Quote
 
-__all__ = ["BacktestResult", "backtest", "compare_fills", "load"]
+__all__ = ["BacktestResult", "backtest", "compare_fills", "load", "load_tape"]
 
 
 def load(data: Any, *, table: str | None = None, query: str | None = None) -> tuple[list[Quote], int]:
@@ -36,8 +40,17 @@ def load(data: Any, *, table: str | None = None, query: str | None = None) -> tu
     Returns ``(quotes, rows dropped)``; a missing or unusable column is a clear error
     naming it.
     """
-    from .feed.replay import load_quotes
+    tape = load_tape(data, table=table, query=query)
+    return tape.quotes(), tape.dropped
 
+
+def load_tape(data: Any, *, table: str | None = None, query: str | None = None) -> QuoteTape:
+    """What :func:`load` reads, as a :class:`~papernb.feed.replay.QuoteTape`: validated columns
+    whose quotes are built a chunk at a time while a backtest runs (faster, and small)."""
+    from .feed.replay import read_tape
+
+    if isinstance(data, QuoteTape):
+        return data
     if isinstance(data, list | tuple):
         quotes = list(data)
         bad = next((q for q in quotes if not isinstance(q, Quote)), None)
@@ -46,22 +59,20 @@ def load(data: Any, *, table: str | None = None, query: str | None = None) -> tu
         if any(q.ts is None for q in quotes):
             raise InvalidInput("every quote of a backtest needs a ts")
         quotes.sort(key=lambda q: q.ts)
-        return quotes, 0
+        return QuoteTape.from_quotes(quotes)
     if isinstance(data, str | Path):
-        return load_quotes(data, table=table, query=query)
-    try:
-        import pandas as pd
-        import pyarrow as pa
-    except ImportError:  # pragma: no cover - both are dependencies
-        raise
+        return read_tape(data, table=table, query=query)
+    import pandas as pd
+    import pyarrow as pa
+
     if isinstance(data, pd.DataFrame):
         df = data
         for col in df.columns:
             if isinstance(df[col].dtype, pd.DatetimeTZDtype):
                 df = df.assign(**{col: df[col].dt.tz_convert("UTC")})
-        return load_quotes(pa.Table.from_pandas(df, preserve_index=False))
+        return read_tape(pa.Table.from_pandas(df, preserve_index=False))
     if isinstance(data, pa.Table):
-        return load_quotes(data)
+        return read_tape(data)
     raise InvalidInput(f"backtest data must be a DataFrame, a CSV/Parquet/DuckDB path, an Arrow table or a list "
                        f"of quotes, not {type(data).__name__}")
 
@@ -208,61 +219,72 @@ def backtest(data: Any, strategy: Any, *, cash: Any = None, progress: bool | Non
     config = EngineConfig.build(EngineConfig(), **settings)  # backtests ignore PAPERNB_* settings
     strat = _Strategy(strategy)
     t0 = time.perf_counter()
-    quotes, dropped = load(data, table=table, query=query)
-    if config.fill_model == "size" and quotes and not any(q._asz is not None or q._bsz is not None
-                                                          for q in quotes):
+    tape = load_tape(data, table=table, query=query)
+    if config.fill_model == "size" and len(tape) and not tape.has_sizes:
         raise ConfigError("fill_model 'size' needs bid_size/ask_size in the data, and it has none")
     t1 = time.perf_counter()
-    return _run(quotes, dropped, strat, config, progress, account, label, t1 - t0)
+    return _run(tape, strat, config, progress, account, label, t1 - t0)
 
 
-def _run(quotes: Sequence[Quote], dropped: int, strat: _Strategy, config: EngineConfig, progress: bool | None,
-         account: str, label: str, load_seconds: float) -> BacktestResult:
+def _run(tape: QuoteTape, strat: _Strategy, config: EngineConfig, progress: bool | None, account: str,
+         label: str, load_seconds: float) -> BacktestResult:
     book = Engine(":memory:", config=config)
     ctx = book.account(account)
-    on_fill = strat.on_fill
     if strat.on_start is not None:
         strat.on_start(ctx)
-    bar = _progress(len(quotes), progress)
-    on_quote = book.on_quote
-    step = strat.on_quote
-    # the quotes never become garbage during the run: keep the collector from walking
-    # a million of them again and again (it tripled the run time of W1)
+    bar = _progress(len(tape), progress)
+    on_quotes = book.on_quotes
+    then = _after_each_quote(ctx, strat)
+    # what exists now (the engine, the strategy's state) stays alive for the whole run:
+    # keep the collector from walking it again and again while the quotes come and go
     gc.freeze()
     t0 = time.perf_counter()
-    if on_fill is None and bar is None:
-        for q in quotes:
-            on_quote(q)
-            step(ctx, q)
-    else:
-        fills = ctx._fills
-        seen = len(fills)
-
-        def deliver(seen: int) -> int:
-            """Hand the fills made since ``seen`` to on_fill (fills of its own orders included)."""
-            while seen < len(fills):
-                on_fill(ctx, fills[seen])  # type: ignore[misc]
-                seen += 1
-            return seen
-
-        chunk = 50_000
-        for start in range(0, len(quotes), chunk):
-            for q in quotes[start:start + chunk]:
-                on_quote(q)
-                if on_fill is not None and len(fills) != seen:
-                    seen = deliver(seen)
-                step(ctx, q)
-                if on_fill is not None and len(fills) != seen:
-                    seen = deliver(seen)
+    build = 0.0
+    try:
+        chunks = tape.chunks()
+        while True:
+            b0 = time.perf_counter()
+            chunk = next(chunks, None)
+            build += time.perf_counter() - b0
+            if chunk is None:
+                break
+            on_quotes(chunk, then)
             if bar is not None:
-                bar.update(min(chunk, len(quotes) - start))
+                bar.update(len(chunk))
+    finally:
+        gc.unfreeze()
     seconds = time.perf_counter() - t0
-    gc.unfreeze()
     if bar is not None:
         bar.close()
     if strat.on_end is not None:
         strat.on_end(ctx)
-    return BacktestResult(book, ctx, config, len(quotes), dropped, seconds, load_seconds, label)
+    # building the quotes from the columns is loading, though it happens chunk by chunk during the run
+    return BacktestResult(book, ctx, config, len(tape), tape.dropped, seconds - build, load_seconds + build, label)
+
+
+def _after_each_quote(ctx: Account, strat: _Strategy) -> Callable[[Quote], object]:
+    """The strategy's step, as the engine calls it after matching on each quote.
+
+    With ``on_fill``, the fills each quote (or the strategy's own orders) made are handed
+    over first, in order, so the strategy hears of a fill before it sees the next quote.
+    """
+    step, on_fill = strat.on_quote, strat.on_fill
+    if on_fill is None:
+        return partial(step, ctx)
+    fills = ctx._fills
+    seen = len(fills)
+
+    def then(q: Quote) -> None:
+        nonlocal seen
+        while seen < len(fills):
+            seen += 1
+            on_fill(ctx, fills[seen - 1])
+        step(ctx, q)
+        while seen < len(fills):
+            seen += 1
+            on_fill(ctx, fills[seen - 1])
+
+    return then
 
 
 def compare_fills(data: Any, strategy: Any, models: Iterable[Any] = ("touch", "through", "size", "slippage(5)"),
@@ -276,15 +298,14 @@ def compare_fills(data: Any, strategy: Any, models: Iterable[Any] = ("touch", "t
     """
     import pandas as pd
 
-    quotes, dropped = load(data)
+    tape = load_tape(data)
     cols: dict[str, dict[str, Any]] = {}
     for m in models:
         spec = {"fill_model": m} if isinstance(m, str) else dict(m)
         label = spec.pop("label", None) or _label(spec)
-        res = backtest(quotes, strategy, cash=cash,
+        res = backtest(tape, strategy, cash=cash,
                        progress=progress, label=label, **{**settings, **spec})
         st = res.stats()
-        st["rows_dropped"] = dropped
         cols[label] = st
     rows = ["equity", "total_return_pct", "realized_pl", "unrealized_pl", "fees", "trades", "win_rate",
             "profit_factor", "expectancy", "max_drawdown", "orders", "filled", "cancelled", "rejected",

@@ -79,16 +79,14 @@ class Session:
             # publisher: they mark positions, but count as stale until a live quote arrives
             stale = self.engine.config.stale_after
             now -= int(((stale or 0) + 1) * 1e9)
-        on_quote = self.engine.on_quote
-        strat = self._strategy
-        for q in batch:
-            q = q.restamped(now)
-            on_quote(q)
-            if strat is not None:
-                self._step(strat, q)
+        self.engine.on_quotes([q.restamped(now) for q in batch],
+                              self._step if self._strategy is not None else None)
         self._dirty = True
 
-    def _step(self, strat: Any, q: Quote) -> None:
+    def _step(self, q: Quote) -> None:
+        strat = self._strategy
+        if strat is None:
+            return
         try:
             strat.on_quote(self.account, q)
         except Exception:  # a strategy bug stops the strategy, never the session

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 import papernb as pn
+from papernb.backtest import load_tape
+from papernb.feed.replay import QuoteTape
 
 T0 = 1_704_205_800_000_000_000
 SEC = 1_000_000_000
@@ -53,6 +55,17 @@ def test_same_data_strategy_and_settings_give_the_same_journal() -> None:
     b = pn.backtest(tape(), dip_buyer, progress=False)
     c = pn.backtest(tape(), dip_buyer, progress=False, commission=1)
     assert a.journal_hash == b.journal_hash != c.journal_hash
+
+
+def test_chunk_borders_of_the_tape_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quotes are built a chunk at a time while the run goes; where the chunks end must not show."""
+    whole = pn.backtest(tape(), dip_buyer, progress=False)
+    monkeypatch.setattr(QuoteTape, "CHUNK", 3)
+    chunked = pn.backtest(tape(), dip_buyer, progress=False)
+    quotes = pn.backtest(list(load_tape(tape())), dip_buyer, progress=False)  # a plain list of quotes
+    assert whole.journal_hash == chunked.journal_hash == quotes.journal_hash
+    assert whole.quotes == chunked.quotes == quotes.quotes == 40
+    assert whole.account.snapshot().equity == chunked.account.snapshot().equity == D("100009.80")
 
 
 def test_class_strategy_gets_start_fill_and_end_calls_in_order() -> None:

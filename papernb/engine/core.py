@@ -186,48 +186,65 @@ class Engine:
 
     def on_quote(self, q: Quote) -> None:
         """A new quote: expire/activate what is due, match the symbol's orders, track marks."""
-        ts = q._ts
-        if ts is None:
-            self._tick_clock()
-            q = q.restamped(self._now)
-        elif self._clock is not None:
-            self._tick_clock()
-        elif ts > self._now:
-            self._now = ts
-        st = self._syms.get(q._sym)
-        if st is None:
-            st = self._syms[q._sym] = _Sym(q._sym)
-            self._known.add(q._sym)
-        st.quote = q
-        if self._now >= self._due:
-            self._quoting = st
-            self._run_due()  # expiries first; orders of this symbol that just became eligible
-            self._quoting = None  # are matched once, by the loop below, on this quote
-        if st.orders:
-            for o in st.orders:  # closed orders leave the list at the commit, not during this loop
-                rest = o._rest
-                if rest is not None:  # a resting limit: most quotes do not reach it
-                    if o._buy:
-                        px = q._ask
-                        if px is not None and px > rest:
-                            continue
-                    else:
-                        px = q._bid
-                        if px is not None and px < rest:
-                            continue
-                if o._status is _PENDING or o._status is _PF:
-                    self._match(o, q)
-        if st.positions:  # widen the range seen since the last fold into MFE/MAE
-            m = q._mark
-            hi = st.hi
-            if hi is None:
-                st.hi = st.lo = m
-            elif m > hi:
-                st.hi = m
-            elif m < st.lo:
-                st.lo = m
-        if self._rows:
-            self._commit()
+        self.on_quotes((q,))
+
+    def on_quotes(self, quotes: Iterable[Quote], then: Callable[[Quote], object] | None = None) -> None:
+        """Quotes in order, each exactly as :meth:`on_quote`; ``then(quote)`` runs after each.
+
+        One loop for every path that feeds quotes: a live batch from the feed, a backtest
+        (its strategy is ``then``, so it sees each quote right after the engine has matched
+        on it), and ``on_quote``.  Lookups are hoisted out of the loop, but anything ``then``
+        may change (engine time, the next due time, pending journal rows) is read afresh
+        for every quote.
+        """
+        syms = self._syms
+        clock = self._clock
+        for q in quotes:
+            ts = q._ts
+            if ts is None:
+                self._tick_clock()
+                q = q.restamped(self._now)
+            elif clock is not None:
+                self._tick_clock()
+            elif ts > self._now:
+                self._now = ts
+            sym = q._sym
+            st = syms.get(sym)
+            if st is None:
+                st = syms[sym] = _Sym(sym)
+                self._known.add(sym)
+            st.quote = q
+            if self._now >= self._due:
+                self._quoting = st
+                self._run_due()  # expiries first; orders of this symbol that just became eligible
+                self._quoting = None  # are matched once, by the loop below, on this quote
+            if st.orders:
+                for o in st.orders:  # closed orders leave the list at the commit, not during this loop
+                    rest = o._rest
+                    if rest is not None:  # a resting limit: most quotes do not reach it
+                        if o._buy:
+                            px = q._ask
+                            if px is not None and px > rest:
+                                continue
+                        else:
+                            px = q._bid
+                            if px is not None and px < rest:
+                                continue
+                    if o._status is _PENDING or o._status is _PF:
+                        self._match(o, q)
+            if st.positions:  # widen the range seen since the last fold into MFE/MAE
+                m = q._mark
+                hi = st.hi
+                if hi is None:
+                    st.hi = st.lo = m
+                elif m > hi:
+                    st.hi = m
+                elif m < st.lo:
+                    st.lo = m
+            if self._rows:
+                self._commit()
+            if then is not None:
+                then(q)
 
     def advance(self, ts: Any) -> None:
         """Move engine time to ``ts`` with no quote: ends review windows, expires DAY orders."""

@@ -13,6 +13,7 @@ import pytest
 
 from papernb.errors import InvalidInput
 from papernb.feed import Replay, load_quotes
+from papernb.feed.replay import read_tape
 from papernb.quote import Quote
 
 T0 = 1_732_550_400_000_000_000  # 2024-11-25T16:00:00Z
@@ -45,6 +46,21 @@ def test_csv_loads_in_time_order_and_drops_bad_rows_exactly(tmp_path: Path) -> N
         Quote("AAPL", bid="189.49", ask="189.51", last="189.50", bid_size=300, ask_size=200, change_pct="1.25",
               ts=T0 + 2 * S),
     ]
+
+
+def test_tape_builds_the_same_quotes_chunk_by_chunk_every_time(tmp_path: Path) -> None:
+    f = tmp_path / "q.csv"
+    f.write_text(CSV)
+    quotes, dropped = load_quotes(f)
+    tape = read_tape(f)
+    assert (len(tape), tape.dropped, tape.has_sizes) == (4, dropped, True)
+    for size in (1, 3, 4096):  # chunk borders inside and outside the file: the same quotes, in order
+        chunks = list(tape.chunks(size))
+        assert [len(c) for c in chunks] == ([1, 1, 1, 1] if size == 1 else [3, 1] if size == 3 else [4])
+        assert [q for c in chunks for q in c] == quotes
+    assert list(tape) == quotes  # a tape replays any number of times
+    # the /ES quote has no last: its mark is the mid, not a shared last
+    assert [q._mark for q in quotes] == [4_201_100, 5_600_000, 59_503_750, 1_895_000]
 
 
 def test_file_without_needed_columns_is_refused_naming_them(tmp_path: Path) -> None:
