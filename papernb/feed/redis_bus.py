@@ -76,14 +76,17 @@ class _Names:
         self.quote = f"{prefix}:quote:"
 
 
-# One round trip per batch: the batch array, a PUBLISH per quote on its symbol's channel,
-# and the latest quote per symbol in the hash (HSET in order, so the last one wins).  The
-# quotes travel once, inside the batch array; ARGV[4] is an index "SYM LEN SYM LEN ..." of
-# the objects in it.  (A redis-py pipeline of per-quote PUBLISH costs ~25 us a quote in
-# the client, and passing each quote as its own argument still ~6 us; this ~1 us.)
-_PUBLISH_LUA = """
+# Per batch: first a plain PUBLISH of the batch array (what every papernb kernel reads), then
+# one EVALSHA of this script for the rest -- a PUBLISH per quote on its symbol's channel and
+# the latest quote per symbol in the hash (HSET in order, so the last one wins).  Two round
+# trips on purpose: Redis writes to subscribers only after the command in hand has finished,
+# so a batch published from inside the script would wait for its ~100 fan-out PUBLISHes and
+# the HSET (about half a millisecond per 100 quotes); published first, it is on its way while
+# the script runs.  The quotes travel once more, inside the batch array; ARGV[4] is an index
+# "SYM LEN SYM LEN ..." of the objects in it.  (A redis-py pipeline of per-quote PUBLISH costs
+# ~25 us a quote in the client, and passing each quote as its own argument still ~6 us; this ~1 us.)
+_FAN_OUT_LUA = """
 local prefix, batch, per_symbol, index = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4]
-redis.call('PUBLISH', prefix .. 'batch', batch)
 local pos, fields = 2, {}
 for sym, len in string.gmatch(index, '(%S+) (%d+)') do
   local quote = string.sub(batch, pos, pos + len - 1)
@@ -101,8 +104,9 @@ return (pos - 2)
 class RedisPublisher:
     """Publish batches of quotes; never blocks a source for long when Redis is away.
 
-    Each batch is one EVALSHA of a short Lua script (see ``_PUBLISH_LUA``), so the
-    per-symbol channels, the batch channel and the hash stay consistent and cheap.
+    Each batch is one PUBLISH on the batch channel, then one EVALSHA of a short Lua script
+    (see ``_FAN_OUT_LUA``) for the per-symbol channels and the hash: kernels get the batch
+    before the fan-out runs, and the hash is at most one batch behind the batch channel.
 
     ``epoch`` is this publisher's start time in ns and ``seq`` counts its quotes, so
     subscribers order quotes per ``src`` and a restarted publisher is newer, not older.
@@ -123,7 +127,7 @@ class RedisPublisher:
         self.connected: bool | None = None  # None until the first publish
         self.last_error: str | None = None
         self._client = _client(self.url)
-        self._script = self._client.register_script(_PUBLISH_LUA)
+        self._script = self._client.register_script(_FAN_OUT_LUA)
         self._backoff = 0.0
         self._max_backoff = max_backoff
         self._retry_at = 0.0
@@ -142,10 +146,12 @@ class RedisPublisher:
         parts = encode_many(quotes, src=self.src, epoch=self.epoch, seq=self.seq)
         self.seq += len(parts)
         # wire JSON is ASCII (json.dumps escapes the rest), so len() counts the bytes Lua sees
-        index = " ".join([f"{q._sym} {len(text)}" for q, text in zip(quotes, parts, strict=True)])
-        args = [self.names.prefix + ":", "[" + ",".join(parts) + "]", "1" if self.per_symbol else "0", index]
+        batch = "[" + ",".join(parts) + "]"
         try:
-            await self._script(keys=[self.names.hash], args=args)
+            await self._client.publish(self.names.batch, batch)
+            index = " ".join([f"{q._sym} {len(text)}" for q, text in zip(quotes, parts, strict=True)])
+            await self._script(keys=[self.names.hash],
+                               args=[self.names.prefix + ":", batch, "1" if self.per_symbol else "0", index])
         except _ERRORS as e:
             self.lost += len(quotes)
             self._backoff = min(self._max_backoff, max(0.1, self._backoff * 2))
