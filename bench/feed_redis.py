@@ -9,7 +9,8 @@ Prints, in one run:
   each message with ``get_message`` -- the naive way, measured on the same machine.
 - bare batched: the same batch arrays, received and ``json.loads``-ed but not validated.
 - latency: publish -> hub delivery at 10,000 quotes/s over 500 symbols (100-quote batches
-  every 10 ms), p50/p99/max.
+  every 10 ms), p50/p99/max; beside it the transport floor, the same arrays published and
+  received with nothing done to them (what a quote costs before papernb touches it).
 
 Targets (issue 3): >= 60,000 quotes/s sustained, p99 < 5 ms at 10k/s, >= 70% of the bare
 loop.  Figures only; nothing is asserted.
@@ -119,12 +120,30 @@ async def _pub_paced(url: str, seconds: float, rate: int, batch: int, prefix: st
     await pub.aclose()
 
 
+async def _pub_paced_bare(url: str, seconds: float, rate: int, batch: int, channel: str) -> None:
+    """The transport alone: the same 100-quote arrays, pre-encoded, one PUBLISH each, send time in front."""
+    market = SimulatedMarket(SYMBOLS, seed=2)
+    interval = batch / rate
+    ticks = int(seconds / interval)
+    payloads = ["[" + ",".join(encode(q, src="lat", epoch=1, seq=i + 1) for i, q in enumerate(market.step(batch)))
+                + "]" for _ in range(ticks)]
+    r = aredis.Redis.from_url(url)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for k, payload in enumerate(payloads):
+        await r.publish(channel, f"{time.time_ns()} {payload}")
+        await asyncio.sleep(max(0.0, start + (k + 1) * interval - loop.time()))
+    await r.aclose()
+
+
 def publisher_main(argv: list[str]) -> None:
     kind, url, *rest = argv
     if kind == "papernb":
         asyncio.run(_pub_papernb(url, int(rest[0]), int(rest[1]), rest[2]))
     elif kind in ("bare", "bare-batched"):
         asyncio.run(_pub_bare(url, int(rest[0]), int(rest[1]), rest[2], kind == "bare-batched"))
+    elif kind == "paced-bare":
+        asyncio.run(_pub_paced_bare(url, float(rest[0]), int(rest[1]), int(rest[2]), rest[3]))
     else:
         asyncio.run(_pub_paced(url, float(rest[0]), int(rest[1]), int(rest[2]), rest[3]))
 
@@ -213,6 +232,27 @@ async def run_latency(url: str, seconds: float, rate: int, batch: int) -> list[f
     return lat
 
 
+async def run_bare_latency(url: str, seconds: float, rate: int, batch: int) -> list[float]:
+    """Publish -> get_message latency of the same payloads with nothing done to them: the floor."""
+    channel = f"barelat{time.time_ns()}"
+    r = aredis.Redis.from_url(url)
+    ps = r.pubsub(ignore_subscribe_messages=True)
+    await ps.subscribe(channel)
+    proc = _spawn("paced-bare", url, str(seconds), str(rate), str(batch), channel)
+    lat: list[float] = []
+    idle = 0
+    while idle < 3:  # until the publisher is gone and nothing came for 0.3 s
+        m = await ps.get_message(ignore_subscribe_messages=True, timeout=0.1)
+        if m is None:
+            idle += proc.poll() is not None
+            continue
+        lat.append((time.time_ns() - int(m["data"].split(b" ", 1)[0])) / 1e6)
+    proc.wait()
+    await ps.aclose()
+    await r.aclose()
+    return lat
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
@@ -279,6 +319,9 @@ def run(url: str, args: argparse.Namespace) -> None:
     print(f"latency at 10,000 quotes/s over 500 symbols ({len(lat):,} quotes, 100-quote batches every 10 ms): "
           f"p50 {statistics.median(lat):.2f} ms  p99 {pct(lat, 99):.2f} ms  max {max(lat):.2f} ms  "
           f"(target p99 < 5 ms)")
+    bare = asyncio.run(run_bare_latency(url, args.seconds, 10_000, 100))
+    print(f"  transport floor: the same batch arrays, PUBLISH -> get_message, not decoded ({len(bare):,} messages): "
+          f"p50 {statistics.median(bare):.2f} ms  p99 {pct(bare, 99):.2f} ms  max {max(bare):.2f} ms")
 
 
 if __name__ == "__main__":

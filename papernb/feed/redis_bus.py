@@ -196,7 +196,7 @@ class RedisSubscriber:
         self.monotonic = monotonic
         self.stale = 0  # quotes older than what was already applied (normal around a resync)
         self.resyncs = 0
-        self._order: dict[tuple[str | None, str], tuple[int, int]] = {}
+        self._order: dict[str | None, dict[str, tuple[int, int]]] = {}  # src -> symbol -> (epoch, seq)
         self._epoch_seen: dict[tuple[str | None, int], float] = {}  # (src, epoch) -> last seen
         self._stream: dict[str | None, tuple[int, int]] = {}
         self._task: asyncio.Task | None = None
@@ -294,9 +294,14 @@ class RedisSubscriber:
                 self.hub.publish(batch)
 
     def _accept(self, pairs: list[tuple[int, Quote]], stream: bool) -> list[Quote]:
+        # runs for every quote a kernel receives: the bookkeeping of one (src, epoch) run of
+        # quotes (a batch is one) is looked up once per run, not once per quote
         order, streams, wanted, seen = self._order, self._stream, self._wanted, self._epoch_seen
         now = self.monotonic()
-        last_src_epoch = None
+        run_src: object = self  # no quote's src: the first quote starts a run
+        run_epoch = -1
+        last: dict[str, tuple[int, int]] = {}
+        st_seq = 0
         out = []
         for epoch, q in pairs:
             seq = q._seq
@@ -305,30 +310,33 @@ class RedisSubscriber:
                     out.append(q)
                 continue
             src = q._src
-            if stream:
-                if (src, epoch) != last_src_epoch:
-                    last_src_epoch = (src, epoch)
-                    seen[last_src_epoch] = now
-                st = streams.get(src)
-                if st is None or epoch != st[0]:
-                    streams[src] = (epoch, seq)
-                elif seq > st[1]:
-                    if seq > st[1] + 1:
-                        self.hub.gaps += seq - st[1] - 1
-                    streams[src] = (epoch, seq)
-            if wanted is not None and q._sym not in wanted:
+            if src is not run_src and src != run_src or epoch != run_epoch:
+                if stream and run_src is not self:
+                    streams[run_src] = (run_epoch, st_seq)  # type: ignore[index]
+                run_src, run_epoch = src, epoch
+                last = order.get(src) or order.setdefault(src, {})
+                if stream:
+                    seen[(src, epoch)] = now
+                    st = streams.get(src)
+                    st_seq = seq - 1 if st is None or st[0] != epoch else st[1]
+            if stream and seq > st_seq:
+                if seq > st_seq + 1:
+                    self.hub.gaps += seq - st_seq - 1
+                st_seq = seq
+            sym = q._sym
+            if wanted is not None and sym not in wanted:
                 continue
-            key = (src, q._sym)
-            cur = (epoch, seq)
-            prev = order.get(key)
-            if prev is not None and cur <= prev:
+            prev = last.get(sym)
+            if prev is not None and (epoch < prev[0] or epoch == prev[0] and seq <= prev[1]):
                 # older: normal around a resync.  But a publisher restarted on a PC whose clock
                 # went back has a lower epoch; once the old epoch is silent, the new one wins.
                 if epoch == prev[0] or now - seen.get((src, prev[0]), now) < self.epoch_silent:
                     self.stale += 1
                     continue
-            order[key] = cur
+            last[sym] = (epoch, seq)
             out.append(q)
+        if stream and run_src is not self:
+            streams[run_src] = (run_epoch, st_seq)  # type: ignore[index]
         return out
 
 
