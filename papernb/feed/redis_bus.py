@@ -76,27 +76,33 @@ class _Names:
         self.quote = f"{prefix}:quote:"
 
 
-# Per batch: first a plain PUBLISH of the batch array (what every papernb kernel reads), then
-# one EVALSHA of this script for the rest -- a PUBLISH per quote on its symbol's channel and
-# the latest quote per symbol in the hash (HSET in order, so the last one wins).  Two round
-# trips on purpose: Redis writes to subscribers only after the command in hand has finished,
-# so a batch published from inside the script would wait for its ~100 fan-out PUBLISHes and
-# the HSET (about half a millisecond per 100 quotes); published first, it is on its way while
-# the script runs.  The quotes travel once more, inside the batch array; ARGV[4] is an index
-# "SYM LEN SYM LEN ..." of the objects in it.  (A redis-py pipeline of per-quote PUBLISH costs
-# ~25 us a quote in the client, and passing each quote as its own argument still ~6 us; this ~1 us.)
-_FAN_OUT_LUA = """
-local prefix, batch, per_symbol, index = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4]
+# Per batch, one EVALSHA of this script in two steps.  Step "latest": the latest quote per
+# symbol into the hash (HSET in order, so the last one wins), then the batch array on the batch
+# channel (what every papernb kernel reads).  Step "symbols": a PUBLISH per quote on its
+# symbol's channel.  The hash is written before anything is published, in one atomic step, so a
+# subscriber that subscribes first and then reads the hash never misses a quote.  The
+# per-symbol fan-out is a second call on purpose: Redis writes to subscribers only once the
+# command in hand has finished, and ~100 PUBLISHes inside the first step would hold every
+# kernel's batch back by about 0.2 ms.  The quotes travel once per call, inside the batch array;
+# ARGV[4] is an index "SYM LEN SYM LEN ..." of the objects in it.  (A redis-py pipeline of
+# per-quote PUBLISH costs ~25 us a quote in the client, an HSET with a field per quote ~2.6 us,
+# and this ~1 us.)
+_PUBLISH_LUA = """
+local prefix, batch, step, index = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local pos, fields = 2, {}
 for sym, len in string.gmatch(index, '(%S+) (%d+)') do
   local quote = string.sub(batch, pos, pos + len - 1)
   pos = pos + len + 1
-  if per_symbol then redis.call('PUBLISH', prefix .. 'quote:' .. sym, quote) end
-  fields[#fields + 1] = sym
-  fields[#fields + 1] = quote
-  if #fields >= 1000 then redis.call('HSET', KEYS[1], unpack(fields)); fields = {} end
+  if step == 'symbols' then
+    redis.call('PUBLISH', prefix .. 'quote:' .. sym, quote)
+  else
+    fields[#fields + 1] = sym
+    fields[#fields + 1] = quote
+    if #fields >= 1000 then redis.call('HSET', KEYS[1], unpack(fields)); fields = {} end
+  end
 end
 if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
+if step == 'latest' then redis.call('PUBLISH', prefix .. 'batch', batch) end
 return (pos - 2)
 """
 
@@ -104,9 +110,9 @@ return (pos - 2)
 class RedisPublisher:
     """Publish batches of quotes; never blocks a source for long when Redis is away.
 
-    Each batch is one PUBLISH on the batch channel, then one EVALSHA of a short Lua script
-    (see ``_FAN_OUT_LUA``) for the per-symbol channels and the hash: kernels get the batch
-    before the fan-out runs, and the hash is at most one batch behind the batch channel.
+    Each batch is two calls of a short Lua script (see ``_PUBLISH_LUA``): the hash and the
+    batch channel together, then the per-symbol channels, so kernels get the batch without
+    waiting for that fan-out, and the hash always holds what the batch channel has sent.
 
     ``epoch`` is this publisher's start time in ns and ``seq`` counts its quotes, so
     subscribers order quotes per ``src`` and a restarted publisher is newer, not older.
@@ -127,7 +133,7 @@ class RedisPublisher:
         self.connected: bool | None = None  # None until the first publish
         self.last_error: str | None = None
         self._client = _client(self.url)
-        self._script = self._client.register_script(_FAN_OUT_LUA)
+        self._script = self._client.register_script(_PUBLISH_LUA)
         self._backoff = 0.0
         self._max_backoff = max_backoff
         self._retry_at = 0.0
@@ -147,24 +153,31 @@ class RedisPublisher:
         self.seq += len(parts)
         # wire JSON is ASCII (json.dumps escapes the rest), so len() counts the bytes Lua sees
         batch = "[" + ",".join(parts) + "]"
+        index = " ".join([f"{q._sym} {len(text)}" for q, text in zip(quotes, parts, strict=True)])
+        keys, prefix = [self.names.hash], self.names.prefix + ":"
         try:
-            await self._client.publish(self.names.batch, batch)
-            index = " ".join([f"{q._sym} {len(text)}" for q, text in zip(quotes, parts, strict=True)])
-            await self._script(keys=[self.names.hash],
-                               args=[self.names.prefix + ":", batch, "1" if self.per_symbol else "0", index])
+            await self._script(keys=keys, args=[prefix, batch, "latest", index])
         except _ERRORS as e:
             self.lost += len(quotes)
-            self._backoff = min(self._max_backoff, max(0.1, self._backoff * 2))
-            self._retry_at = time.monotonic() + self._backoff
-            if self.connected is not False:
-                log.warning("Redis %s unreachable (%s); retrying", mask_url(self.url), e)
-            self.connected, self.last_error = False, f"{type(e).__name__}: {e}"
+            self._went_away(e)
             return 0
         if self.connected is False:
             log.warning("Redis %s reachable again", mask_url(self.url))
         self.connected, self._backoff = True, 0.0
         self.published += len(quotes)
+        if self.per_symbol:
+            try:
+                await self._script(keys=keys, args=[prefix, batch, "symbols", index])
+            except _ERRORS as e:  # kernels and the hash have the batch; per-symbol readers missed it
+                self._went_away(e)
         return len(quotes)
+
+    def _went_away(self, e: BaseException) -> None:
+        self._backoff = min(self._max_backoff, max(0.1, self._backoff * 2))
+        self._retry_at = time.monotonic() + self._backoff
+        if self.connected is not False:
+            log.warning("Redis %s unreachable (%s); retrying", mask_url(self.url), e)
+        self.connected, self.last_error = False, f"{type(e).__name__}: {e}"
 
     async def aclose(self) -> None:
         with contextlib.suppress(*_ERRORS):

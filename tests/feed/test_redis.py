@@ -85,6 +85,37 @@ def test_publisher_writes_per_symbol_channels_batch_channel_and_latest_hash(redi
     r.close()
 
 
+def test_a_batch_goes_out_only_after_the_hash_holds_it(redis_url: str) -> None:
+    """What makes "subscribe, then read the hash" complete: a subscriber that joins just after a
+    batch went out must find that batch in the hash.  The publisher writes the hash and sends the
+    batch in one step and fans out per symbol in another, so it must write the hash first.
+    Redis's own keyspace events show the order in which it ran the commands."""
+    r = redis.Redis.from_url(redis_url)
+    r.config_set("notify-keyspace-events", "Kh")  # an event on every hash write
+    ps = r.pubsub(ignore_subscribe_messages=True)
+    ps.subscribe("papernb:batch", "__keyspace@0__:papernb:quotes")
+    try:
+        async def main() -> None:
+            pub = RedisPublisher(redis_url, src="sim")
+            for k in range(20):
+                await pub.publish(SimulatedMarket([f"N{k:02d}{j}" for j in range(5)], seed=k).step(5, ts=TS))
+            await pub.aclose()
+
+        asyncio.run(main())
+        order = []
+        for _ in range(200):  # None for the subscribe confirmations, then the 40 messages
+            m = ps.get_message(timeout=0.1)
+            if m is not None:
+                order.append("batch" if m["channel"] == b"papernb:batch" else m["data"].decode())
+            if len(order) == 40:
+                break
+        assert order == ["hset", "batch"] * 20
+    finally:
+        r.config_set("notify-keyspace-events", "")
+        ps.close()
+        r.close()
+
+
 def test_a_late_subscriber_starts_from_the_hash_snapshot(redis_url: str) -> None:
     async def main() -> None:
         pub = RedisPublisher(redis_url, src="sim")
