@@ -127,7 +127,7 @@ def _units(col: pa.ChunkedArray, name: str) -> tuple[np.ndarray, np.ndarray]:
         f, valid = np.zeros(len(col)), np.zeros(len(col), bool)
     else:
         raise InvalidInput(f"column {name!r} holds {t}, not prices")
-    f = f * 10_000.0
+    f = np.where(valid, f, 0.0) * 10_000.0  # what lies under a null is unspecified: never compute on it
     valid &= np.isfinite(f) & (np.abs(f) <= MAX_UNITS)
     units = np.zeros(len(f), dtype=np.int64)
     units[valid] = np.rint(f[valid]).astype(np.int64)
