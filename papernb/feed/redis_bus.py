@@ -323,7 +323,7 @@ class RedisSubscriber:
                     out.append(q)
                 continue
             src = q._src
-            if src is not run_src and src != run_src or epoch != run_epoch:
+            if src != run_src or epoch != run_epoch:
                 if stream and run_src is not self:
                     streams[run_src] = (run_epoch, st_seq)  # type: ignore[index]
                 run_src, run_epoch = src, epoch
