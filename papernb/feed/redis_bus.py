@@ -62,6 +62,21 @@ def _need_url(url: str | None) -> str:
     return u
 
 
+def _reraise_if_cancelled() -> None:
+    """Raise CancelledError if this task has a cancellation pending that redis-py swallowed.
+
+    A cancellation that lands while redis-py (8.1, Python 3.11) is mid-command can be
+    swallowed: the command returns normally (or fails with one of redis-py's errors) and
+    the task runs on (seen in the test suite, about one run in ten: a sim feed cancelled just
+    after a Redis restart published on forever and the test waited for it forever).  So
+    every await on redis-py here is followed by a look at the task's pending cancellation,
+    and stopping a feed always stops it.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 def _client(url: str, **kw: object) -> aredis.Redis:
     # no hidden retries: callers decide (the publisher drops and backs off, the subscriber
     # reconnects and resynchronises); redis-py's default would block for tens of seconds
@@ -140,6 +155,7 @@ class RedisPublisher:
 
     async def publish(self, quotes: Iterable[Quote] | Quote) -> int:
         """Send one batch; returns how many quotes went out (0 when Redis is away)."""
+        _reraise_if_cancelled()
         if isinstance(quotes, Quote):  # a Quote is a tuple: never iterate its fields
             quotes = [quotes]
         elif not isinstance(quotes, list | tuple):
@@ -160,16 +176,19 @@ class RedisPublisher:
         except _ERRORS as e:
             self.lost += len(quotes)
             self._went_away(e)
+            _reraise_if_cancelled()
             return 0
         if self.connected is False:
             log.warning("Redis %s reachable again", mask_url(self.url))
         self.connected, self._backoff = True, 0.0
         self.published += len(quotes)
+        _reraise_if_cancelled()
         if self.per_symbol:
             try:
                 await self._script(keys=keys, args=[prefix, batch, "symbols", index])
             except _ERRORS as e:  # kernels and the hash have the batch; per-symbol readers missed it
                 self._went_away(e)
+            _reraise_if_cancelled()
         return len(quotes)
 
     def _went_away(self, e: BaseException) -> None:
@@ -257,17 +276,22 @@ class RedisSubscriber:
                 delay = self.backoff
                 on_message = self.on_message
                 get = pubsub.get_message
+                task = asyncio.current_task()
                 while True:
                     msg = await get(ignore_subscribe_messages=True, timeout=1.0)
+                    if task is not None and task.cancelling():
+                        raise asyncio.CancelledError  # see _reraise_if_cancelled
                     if msg is not None:
                         on_message(msg["data"])
             except _ERRORS as e:
                 self._ready.clear()
+                _reraise_if_cancelled()
                 if self.hub.connected:
                     log.warning("Redis %s lost (%s); reconnecting", mask_url(self.url), e)
                 self.hub.set_link(False, error=f"{type(e).__name__}: {e}")
             except Exception as e:  # a bug must not end the feed silently: log it, reconnect, resync
                 self._ready.clear()
+                _reraise_if_cancelled()
                 log.exception("Redis subscriber failed; reconnecting")
                 self.hub.set_link(False, error=f"{type(e).__name__}: {e}")
             finally:

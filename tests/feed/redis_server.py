@@ -7,12 +7,14 @@ persistence (``--save "" --appendonly no``), so a restart starts empty, like a c
 from __future__ import annotations
 
 import ctypes
+import os
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+from typing import IO
 
 
 def _die_with_parent() -> None:
@@ -42,6 +44,8 @@ class RedisServer:
         self.port = port or free_port()
         self.dir: str | None = None
         self.proc: subprocess.Popen | None = None
+        fd, self.log_path = tempfile.mkstemp(prefix="papernb-redis-", suffix=".log")
+        os.close(fd)
 
     @property
     def url(self) -> str:
@@ -49,10 +53,11 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         self.dir = self.dir or tempfile.mkdtemp(prefix="papernb-redis-")  # nothing is saved there
-        self.proc = subprocess.Popen(
-            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.dir, "--protected-mode", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        with self._log() as log:
+            self.proc = subprocess.Popen(
+                [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "--dir", self.dir, "--protected-mode", "no", "--loglevel", "notice"],
+                stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -74,6 +79,14 @@ class RedisServer:
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+
+    def _log(self) -> IO[bytes]:
+        # the server's own log, kept across restarts: when a test fails, its tail says why
+        return open(self.log_path, "ab")
+
+    def log_tail(self, lines: int = 20) -> str:
+        with open(self.log_path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
 
     def restart(self) -> None:
         self.stop()

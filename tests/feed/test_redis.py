@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import Callable
@@ -197,8 +198,8 @@ def test_subscriber_survives_a_redis_restart_mid_stream_and_resynchronises(redis
         redis_server.start()  # empty: no persistence, like a crashed server
         await until(lambda: hub.connected and pub.connected, "reconnect")
         await until(lambda: hub.quotes > 0 and pub.published > 200, "quotes after the restart")
-        feeding.cancel()
-        await asyncio.gather(feeding, return_exceptions=True)
+        feeding.cancel()  # a cancel redis-py swallowed once kept this feed running forever
+        await asyncio.wait_for(asyncio.gather(feeding, return_exceptions=True), 10)
         prices = lambda q: (q.last, q.bid, q.ask, q.bid_size, q.ask_size)  # noqa: E731
         await until(lambda: all(s in hub.latest and prices(hub.latest[s]) == prices(q) for s, q in last_sent.items()),
                     "the hub to hold the last quote sent for every symbol")
@@ -268,6 +269,28 @@ def test_publisher_drops_batches_while_redis_is_away_and_does_not_block() -> Non
         assert await pub.publish(_quotes(5)) == 0
         assert await pub.publish(_quotes(5)) == 0
         assert (pub.connected, pub.lost, pub.published) == (False, 10, 0)
+        await pub.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_feed_whose_cancel_was_swallowed_below_it_stops_at_its_next_publish(redis_url: str) -> None:
+    async def main() -> None:
+        pub = RedisPublisher(redis_url, src="sim")
+        market = SimulatedMarket(["AAPL", "MSFT"], rate=200, seed=3)
+        sent: list[int] = []
+
+        async def publish(batch: list[Quote]) -> None:
+            if len(sent) == 3:  # as redis-py once did mid-command: the cancel arrives, nothing raises
+                asyncio.current_task().cancel()  # type: ignore[union-attr]
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.sleep(0)
+            sent.append(await pub.publish(batch))
+
+        feeding = asyncio.create_task(market.run(publish))
+        done, _ = await asyncio.wait([feeding], timeout=10)
+        assert done and feeding.cancelled(), "the feed kept publishing after it was cancelled"
+        assert len(sent) == 3 and pub.published == sum(sent) > 0
         await pub.aclose()
 
     asyncio.run(main())
