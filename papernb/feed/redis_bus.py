@@ -66,11 +66,13 @@ def _reraise_if_cancelled() -> None:
     """Raise CancelledError if this task has a cancellation pending that redis-py swallowed.
 
     A cancellation that lands while redis-py (8.1, Python 3.11) is mid-command can be
-    swallowed: the command returns normally (or fails with one of redis-py's errors) and
-    the task runs on (seen in the test suite, about one run in ten: a sim feed cancelled just
-    after a Redis restart published on forever and the test waited for it forever).  So
-    every await on redis-py here is followed by a look at the task's pending cancellation,
-    and stopping a feed always stops it.
+    swallowed: ``Connection.send_packed_command`` returns normally, or the command fails
+    with one of redis-py's errors, and the task runs on (seen in the test suite about one
+    run in ten: a sim feed cancelled just after a Redis restart published on forever, and
+    the test waited for it forever).  So the publisher looks at the task's pending
+    cancellation before it sends a batch and when a send failed, and the subscriber after
+    every read: stopping a feed always stops it.  A batch that did go out is still reported
+    as sent; the cancellation takes effect at the next batch, before anything goes out.
     """
     task = asyncio.current_task()
     if task is not None and task.cancelling():
@@ -182,13 +184,11 @@ class RedisPublisher:
             log.warning("Redis %s reachable again", mask_url(self.url))
         self.connected, self._backoff = True, 0.0
         self.published += len(quotes)
-        _reraise_if_cancelled()
         if self.per_symbol:
             try:
                 await self._script(keys=keys, args=[prefix, batch, "symbols", index])
             except _ERRORS as e:  # kernels and the hash have the batch; per-symbol readers missed it
                 self._went_away(e)
-            _reraise_if_cancelled()
         return len(quotes)
 
     def _went_away(self, e: BaseException) -> None:
