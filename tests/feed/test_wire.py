@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from decimal import Decimal
 
 import pytest
@@ -11,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from papernb.errors import BadQuote
+from papernb.feed import wire
 from papernb.feed.wire import decode, encode, normalize
+from papernb.money import MAX_UNITS
 from papernb.quote import Quote
 
 TS = 1_732_550_400_000_000_000  # 2024-11-25T16:00:00Z
@@ -109,3 +112,29 @@ def test_normalize_any_dict_gives_a_valid_quote_or_badquote(raw: dict) -> None:
         assert p is None or p > 0
     if q.bid is not None and q.ask is not None:
         assert q.bid <= q.ask
+
+
+def _regex_units(v: str) -> int | None:
+    """The wire's price rule as a regex: 1-15 digits, optionally a point and 1-4 digits."""
+    m = re.fullmatch(r"(\d{1,15})(?:\.(\d{1,4}))?", v)
+    if m is None:
+        return None
+    whole, frac = m.groups()
+    u = int(whole) * 10_000 + (int(frac.ljust(4, "0")) if frac else 0)
+    return u if 0 < u <= MAX_UNITS else None
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet="0123456789.-+e ١٢\u0966²", max_size=22) | st.decimals(places=4, min_value=0).map(str))
+def test_wire_prices_are_read_exactly_as_the_wire_rule_says(text: str) -> None:
+    wire._units_of.pop(text, None)  # judge it afresh, not from the cache
+    try:
+        got: int | None = wire._wire_units(text)
+    except wire._Slow:
+        got = None
+    assert got == _regex_units(text)
+
+
+def test_prices_go_out_with_two_decimals_when_cents_are_enough() -> None:
+    texts = [encode(Quote("AAPL", bid=b, ask="999", ts=TS)) for b in ("189.5", "189.51", "189.5012", "0.0001")]
+    assert [json.loads(t)["bid"] for t in texts] == ["189.50", "189.51", "189.5012", "0.0001"]
