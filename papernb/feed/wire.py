@@ -27,13 +27,31 @@ __all__ = ["FIELDS", "build", "decode", "encode", "encode_many", "normalize", "p
 #: Keys of a quote on the wire, in the order they are written.
 FIELDS = ("symbol", "bid", "ask", "last", "change_pct", "bid_size", "ask_size", "ts", "src", "epoch", "seq")
 
-_PRICE_RE = re.compile(r"(\d{1,15})(?:\.(\d{1,4}))?")
 _MAX_SIZE = 10**12
 _MAX_PCT = Decimal(100_000)
 _MAX_SRC = 64
 _SYMBOL_OK = re.compile(r"[A-Z0-9./$^_-]{1,32}").fullmatch  # already normalised, as publishers send it
 _NS_MIN = 631_152_000 * 10**9  # 1990, as quote.to_ns
 _NS_MAX = 4_102_444_800 * 10**9  # 2100
+
+
+_FRAC_SCALE = (0, 1000, 100, 10, 1)  # a fraction of n digits, in units of $0.0001
+
+
+def _plain_units(text: str) -> int | None:
+    r"""A plain decimal price -- 1-15 digits, optionally a point and 1-4 digits -> units; else None.
+
+    The common shape of a price on the wire and in files, read without a regex or Decimal
+    (most live prices are new to the caches); ``str.isdecimal`` accepts what ``\d`` does.
+    """
+    whole, dot, frac = text.partition(".")
+    if not (0 < len(whole) <= 15 and whole.isdecimal()):
+        return None
+    if not dot:
+        return int(whole) * 10_000
+    if not (0 < len(frac) <= 4 and frac.isdecimal()):
+        return None
+    return int(whole) * 10_000 + int(frac) * _FRAC_SCALE[len(frac)]
 
 
 def price_units(value: Any, name: str) -> int | None:
@@ -46,10 +64,9 @@ def price_units(value: Any, name: str) -> int | None:
         return None
     t = type(value)
     if t is str:
-        m = _PRICE_RE.fullmatch(value)
-        if m is not None:
-            whole, frac = m.groups()
-            return int(whole) * 10_000 + (int(frac.ljust(4, "0")) if frac else 0)
+        u = _plain_units(value)
+        if u is not None:
+            return u
         if not value.strip():
             return None
         if len(value) > 64:
@@ -184,7 +201,6 @@ _CACHE_MAX = 200_000
 _dollar_text: dict[int, str] = {}
 # the decimals of every price on the wire: two when they are enough (cents), else four
 _FRAC_TEXT = [f".{f // 100:02d}" if f % 100 == 0 else f".{f:04d}" for f in range(10_000)]
-_FRAC_SCALE = (0, 1000, 100, 10, 1)  # a fraction of n digits, in units of $0.0001
 _units_of: dict[str, int] = {}
 _pct_text: dict[Decimal, str] = {}
 _pct_of: dict[str, Decimal] = {}
@@ -264,18 +280,8 @@ def _wire_units(v: Any) -> int | None:
     if u is None:
         if type(v) is not str:
             raise _Slow
-        # _PRICE_RE's judgement without the regex (a third of the time; most live prices are
-        # new to the cache): \d is what str.isdecimal() accepts
-        whole, dot, frac = v.partition(".")
-        if not (0 < len(whole) <= 15 and whole.isdecimal()):
-            raise _Slow
-        if dot:
-            if not (0 < len(frac) <= 4 and frac.isdecimal()):
-                raise _Slow
-            u = int(whole) * 10_000 + int(frac) * _FRAC_SCALE[len(frac)]
-        else:
-            u = int(whole) * 10_000
-        if not 0 < u <= MAX_UNITS:
+        u = _plain_units(v)
+        if u is None or not 0 < u <= MAX_UNITS:
             raise _Slow  # zero sides and absurd values: the full path handles them
         if len(_units_of) >= _CACHE_MAX:
             _units_of.clear()

@@ -61,7 +61,8 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.proc.returncode} on port {self.port}")
+                raise RuntimeError(f"redis-server exited with {self.proc.returncode} on port {self.port}:\n"
+                                   f"{self.log_tail()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
                     s.sendall(b"PING\r\n")
@@ -69,7 +70,7 @@ class RedisServer:
                         return self
             except OSError:
                 time.sleep(0.02)
-        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+        raise RuntimeError(f"redis-server did not answer on port {self.port}:\n{self.log_tail()}")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
