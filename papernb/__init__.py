@@ -23,7 +23,11 @@ from .engine import (
 )
 from .errors import (
     BadQuote,
+    BookClosed,
+    BookError,
     BookLocked,
+    BookUnreadable,
+    BookWriteFailed,
     ConfigError,
     DuplicateClientOrderId,
     InvalidInput,
@@ -61,7 +65,11 @@ __all__ = [
     "Snapshot",
     "TimeInForce",
     "BadQuote",
+    "BookClosed",
+    "BookError",
     "BookLocked",
+    "BookUnreadable",
+    "BookWriteFailed",
     "Commission",
     "ConfigError",
     "DuplicateClientOrderId",

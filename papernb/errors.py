@@ -14,7 +14,11 @@ that was wrong.
   - ``ReplaceRefused``: a replace the account cannot afford; the order stays as it was.
   - ``DuplicateClientOrderId``: a client order id reused with other parameters.
   - ``InvalidTransition``: a state-machine step that the transition table forbids.
-  - ``BookLocked``: another process owns the book file.
+  - ``BookError``: the book file itself (``.path`` names it).
+    - ``BookLocked``: another owner (a process, or another Engine in this one) has it open.
+    - ``BookClosed``: the book was closed; open it again to go on.
+    - ``BookUnreadable``: not a papernb book, corrupt, or written by a newer papernb.
+    - ``BookWriteFailed``: a write did not commit (disk full, I/O error); nothing changed.
 """
 
 from __future__ import annotations
@@ -63,10 +67,37 @@ class InvalidTransition(PaperError):
     """An order state change that the transition table does not allow."""
 
 
-class BookLocked(PaperError):
-    """Another process has the book file open for writing."""
+class BookError(PaperError):
+    """Something about the book file; ``path`` names it."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class BookLocked(BookError):
+    """Another owner has the book file open for writing: one writer per file."""
 
     def __init__(self, path: str, owner: str) -> None:
-        self.path = path
         self.owner = owner
-        super().__init__(f"the book {path} is open in another process ({owner}); close it there first")
+        if owner.startswith("this process"):
+            msg = (f"the book {path} is already open in {owner}; use that Engine (or close it first) "
+                   f"instead of opening the file twice")
+        else:
+            msg = f"the book {path} is open in another process ({owner}); close it there first"
+        super().__init__(msg, path)
+
+
+class BookClosed(BookError):
+    """A call on an Engine (or its accounts) after ``close()``."""
+
+    def __init__(self, path: str = "") -> None:
+        super().__init__("this book is closed; open it again with pn.Engine(path)", path)
+
+
+class BookUnreadable(BookError):
+    """The file cannot be opened as a papernb book (corrupt, foreign, newer, no access)."""
+
+
+class BookWriteFailed(BookError):
+    """A write to the book did not commit; the engine is back at its last durable state."""

@@ -9,6 +9,8 @@ units and back.  Floats are read through ``str`` so that ``0.1`` means 0.1, not
 
 from __future__ import annotations
 
+import numbers
+import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from .errors import InvalidInput
@@ -22,30 +24,66 @@ _CENT = 100
 _Q4 = Decimal("0.0001")
 
 
-def _to_decimal(value: object, what: str) -> Decimal:
+_PLAIN_RE = re.compile(r"[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,6})?",
+                       re.ASCII)
+
+
+def read_decimal(value: object, what: str) -> Decimal:
+    """The one reader of numbers typed or sent by people and programs: -> a finite ``Decimal``.
+
+    Accepted: ints (any ``numbers.Integral``, numpy's too, never bool), floats through their
+    shortest ``repr`` (``0.1`` means 0.1), ``Decimal``, numpy/pandas scalars through ``str``,
+    and text in decimal notation: ASCII digits 0-9, an optional sign, a leading ``$``, a
+    decimal point, commas only as thousands separators between groups of three digits before
+    the point (``"1,234.50"``), and an exponent as programs write it (``"5E+1"``).  So
+    ``"189,50"`` (a decimal comma), ``"1_0"`` and non-ASCII digits are refused: in a price box
+    each of them is more likely a typo than what was meant, and guessing would trade at the
+    wrong price.
+    """
     if isinstance(value, bool) or value is None:
         raise InvalidInput(f"{what} must be a number, was {value!r}")
     if isinstance(value, Decimal):
         d = value
-    elif isinstance(value, int):
-        d = Decimal(value)
-    elif isinstance(value, float):
-        d = Decimal(str(value))
+    elif isinstance(value, numbers.Integral):
+        d = Decimal(int(value))  # type: ignore[call-overload]
+    elif type(value) is float:
+        d = Decimal(repr(value))
     elif isinstance(value, str):
-        text = value.strip().replace(",", "").replace("$", "")
-        try:
-            d = Decimal(text)
-        except InvalidOperation:
-            raise InvalidInput(f"{what} must be a number, was {value!r}") from None
+        text = value.strip()
+        if text[:1] == "$":
+            text = text[1:]
+        elif text[:2] in ("-$", "+$"):
+            text = text[0] + text[2:]
+        if len(text) > 64 or not _PLAIN_RE.fullmatch(text):
+            shown = value if len(value) <= 40 else value[:40] + "..."
+            raise InvalidInput(f"{what} must be a number, was {shown!r}")
+        d = Decimal(text.replace(",", ""))
     else:
-        # numpy scalars and the like: go through str, as for floats
-        try:
+        if getattr(value, "dtype", None) is not None and getattr(value.dtype, "kind", "") == "b":  # type: ignore[attr-defined]
+            raise InvalidInput(f"{what} must be a number, was {value!r}")
+        try:  # numpy floats and the like: through str, as for floats
             d = Decimal(str(value))
-        except (InvalidOperation, ValueError):
+        except (InvalidOperation, ValueError, TypeError):
             raise InvalidInput(f"{what} must be a number, was {value!r}") from None
     if not d.is_finite():
         raise InvalidInput(f"{what} must be a finite number, was {value!r}")
     return d
+
+
+def read_int(value: object, what: str) -> int:
+    """A whole number given as an int (any ``numbers.Integral``: numpy and pandas ints too).
+
+    bool, float, str and Decimal are refused: a quantity of ``10.0`` or ``"10"`` is usually
+    a bug upstream (a column read as text, a division), and saying so early is kinder than
+    trading on it.
+    """
+    if type(value) is int:
+        return value  # type: ignore[return-value]
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if getattr(value, "dtype", None) is not None and getattr(value.dtype, "kind", "") in "iu":  # type: ignore[attr-defined]
+            return int(value)  # type: ignore[call-overload]
+        raise InvalidInput(f"{what} must be a whole number (an int), was {value!r}")
+    return int(value)
 
 
 def _fast_units(value: object) -> int | None:
@@ -80,7 +118,7 @@ def to_units(value: object, what: str = "amount", *, positive: bool = False, exa
         if abs(fast) > MAX_UNITS:
             raise InvalidInput(f"{what} is absurdly large: {value!r}")
         return fast
-    d = _to_decimal(value, what)
+    d = read_decimal(value, what)
     if abs(d) > _MAX_DOLLARS:
         raise InvalidInput(f"{what} is absurdly large: {value!r}")
     q = d.quantize(_Q4, rounding=ROUND_HALF_EVEN)

@@ -39,7 +39,7 @@ def main() -> None:
     c.q("AAPL", 189.90, 190.10, 190.00)
     c.q("MSFT", 374.50, 374.70, 374.60)
     c.q("PENNY", 0.0101, 0.0103, 0.0102)
-    m = alice.buy("AAPL", 10)                      # waits for the review window
+    alice.buy("AAPL", 10)                      # waits for the review window
     c.q("AAPL", 189.90, 190.10, 190.00, dt=3)      # fills at the ask
     lim = alice.buy("AAPL", 5, limit=189)
     alice.replace(lim, limit=189.50)
@@ -70,7 +70,7 @@ def main() -> None:
     alice.sell("AAPL", 3)                           # market sell
     c.q("AAPL", 189.10, 189.30, 189.20, dt=3)
     alice.cancel(stl)
-    day = bob.buy("MSFT", 1, limit=300)             # expires at the close
+    bob.buy("MSFT", 1, limit=300)             # expires at the close
     c.q("MSFT", 381.00, 381.20, 381.10, dt=7 * 3600)  # after 16:00 New York
     b.close()
     # session 2: the size model, partial fills
