@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from .engine import Account, Engine
 from .errors import ConfigError, InvalidInput
 from .feed.replay import QuoteTape
 from .quote import Quote
+from .strategy import Strategy, StrategyRunner
 
 __all__ = ["BacktestResult", "backtest", "compare_fills", "load", "load_tape"]
 
@@ -75,24 +75,6 @@ def load_tape(data: Any, *, table: str | None = None, query: str | None = None) 
         return read_tape(data)
     raise InvalidInput(f"backtest data must be a DataFrame, a CSV/Parquet/DuckDB path, an Arrow table or a list "
                        f"of quotes, not {type(data).__name__}")
-
-
-class _Strategy:
-    """The user's strategy normalised to four callables."""
-
-    def __init__(self, strategy: Any) -> None:
-        if isinstance(strategy, type):
-            strategy = strategy()
-        self.obj = strategy
-        if callable(getattr(strategy, "on_quote", None)):
-            self.on_quote = strategy.on_quote
-        elif callable(strategy):
-            self.on_quote = strategy
-        else:
-            raise InvalidInput("a strategy is a function on_quote(ctx, quote) or an object with on_quote")
-        self.on_fill = getattr(strategy, "on_fill", None)
-        self.on_start = getattr(strategy, "on_start", None)
-        self.on_end = getattr(strategy, "on_end", None)
 
 
 def _progress(total: int, wanted: bool | None) -> Any:
@@ -185,17 +167,7 @@ class BacktestResult:
     def save(self, path: str | Path) -> Path:
         """Write the whole book (journal and checkpoints) to a DuckDB file the app can open."""
         out = Path(path).expanduser()
-        if out.exists():
-            raise InvalidInput(f"{out} exists already; save to a new file")
-        Engine(str(out)).close()  # creates the schema
-        self.engine.flush()
-        con = self.engine._store.con
-        con.execute("ATTACH ? AS papernb_out", [str(out)])
-        try:
-            for name in ("journal", "accounts", "positions", "round_trips", "equity", "marks"):
-                con.execute(f"INSERT INTO papernb_out.{name} SELECT * FROM {name}")
-        finally:
-            con.execute("DETACH papernb_out")
+        self.engine.save(str(out))
         return out
 
     def __repr__(self) -> str:
@@ -217,7 +189,7 @@ def backtest(data: Any, strategy: Any, *, cash: Any = None, progress: bool | Non
             raise ConfigError("give cash= or starting_cash=, not both")
         settings["starting_cash"] = cash
     config = EngineConfig.build(EngineConfig(), **settings)  # backtests ignore PAPERNB_* settings
-    strat = _Strategy(strategy)
+    strat = Strategy(strategy)
     t0 = time.perf_counter()
     tape = load_tape(data, table=table, query=query)
     if config.fill_model == "size" and len(tape) and not tape.has_sizes:
@@ -226,65 +198,43 @@ def backtest(data: Any, strategy: Any, *, cash: Any = None, progress: bool | Non
     return _run(tape, strat, config, progress, account, label, t1 - t0)
 
 
-def _run(tape: QuoteTape, strat: _Strategy, config: EngineConfig, progress: bool | None, account: str,
+def _run(tape: QuoteTape, strat: Strategy, config: EngineConfig, progress: bool | None, account: str,
          label: str, load_seconds: float) -> BacktestResult:
     book = Engine(":memory:", config=config)
+    chunks = tape.chunks()
+    b0 = time.perf_counter()
+    first = next(chunks, None)
+    build = time.perf_counter() - b0
+    if first:
+        book.advance(first[0].ts)  # the account (and its equity curve) starts at the first quote
     ctx = book.account(account)
-    if strat.on_start is not None:
-        strat.on_start(ctx)
+    runner = StrategyRunner(strat, ctx)
+    runner.start()
     bar = _progress(len(tape), progress)
     on_quotes = book.on_quotes
-    then = _after_each_quote(ctx, strat)
+    then = runner.step_function()
     # what exists now (the engine, the strategy's state) stays alive for the whole run:
     # keep the collector from walking it again and again while the quotes come and go
     gc.freeze()
     t0 = time.perf_counter()
-    build = 0.0
     try:
-        chunks = tape.chunks()
-        while True:
-            b0 = time.perf_counter()
-            chunk = next(chunks, None)
-            build += time.perf_counter() - b0
-            if chunk is None:
-                break
+        chunk = first
+        while chunk is not None:
             on_quotes(chunk, then)
             if bar is not None:
                 bar.update(len(chunk))
+            b0 = time.perf_counter()
+            chunk = next(chunks, None)
+            build += time.perf_counter() - b0
     finally:
         gc.unfreeze()
     seconds = time.perf_counter() - t0
     if bar is not None:
         bar.close()
-    if strat.on_end is not None:
-        strat.on_end(ctx)
+    runner.deliver_fills()
+    runner.end()
     # building the quotes from the columns is loading, though it happens chunk by chunk during the run
     return BacktestResult(book, ctx, config, len(tape), tape.dropped, seconds - build, load_seconds + build, label)
-
-
-def _after_each_quote(ctx: Account, strat: _Strategy) -> Callable[[Quote], object]:
-    """The strategy's step, as the engine calls it after matching on each quote.
-
-    With ``on_fill``, the fills each quote (or the strategy's own orders) made are handed
-    over first, in order, so the strategy hears of a fill before it sees the next quote.
-    """
-    step, on_fill = strat.on_quote, strat.on_fill
-    if on_fill is None:
-        return partial(step, ctx)
-    fills = ctx._fills
-    seen = len(fills)
-
-    def then(q: Quote) -> None:
-        nonlocal seen
-        while seen < len(fills):
-            seen += 1
-            on_fill(ctx, fills[seen - 1])
-        step(ctx, q)
-        while seen < len(fills):
-            seen += 1
-            on_fill(ctx, fills[seen - 1])
-
-    return then
 
 
 def compare_fills(data: Any, strategy: Any, models: Iterable[Any] = ("touch", "through", "size", "slippage(5)"),

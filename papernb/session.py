@@ -28,6 +28,7 @@ from .engine.store import default_book_path
 from .errors import BookLocked, ConfigError
 from .feed.hub import Hub
 from .quote import Quote, normalize_symbol
+from .strategy import StrategyRunner
 
 __all__ = ["Session", "connect"]
 
@@ -84,13 +85,15 @@ class Session:
         self._dirty = True
 
     def _step(self, q: Quote) -> None:
-        strat = self._strategy
-        if strat is None:
+        runner = self._strategy
+        if runner is None:
             return
         try:
-            strat.on_quote(self.account, q)
+            runner.deliver_fills()
+            runner.strategy.on_quote(self.account, q)
+            runner.deliver_fills()
         except Exception:  # a strategy bug stops the strategy, never the session
-            log.exception("strategy %r failed on %r; stopped", strat.obj, q)
+            log.exception("strategy %r failed on %r; stopped", runner.strategy.obj, q)
             self._strategy = None
 
     def _on_engine_events(self, events: list) -> None:
@@ -145,24 +148,23 @@ class Session:
 
     # -- public --------------------------------------------------------------------------------
     def quote(self, symbol: str) -> Quote | None:
-        """The latest quote for ``symbol`` from the feed (what the ticket shows as you type)."""
-        sym = normalize_symbol(symbol)
-        return self.feed.latest.get(sym) or self.engine.quote(sym)
+        """The latest quote for ``symbol`` as the engine has it: restamped with this kernel's receive
+        time, so its age is the age the engine judges it by (what the ticket shows as you type)."""
+        return self.engine.quote(normalize_symbol(symbol))
 
     def run(self, strategy: Any) -> None:
-        """Run a strategy written for ``pn.backtest`` on the live quotes (one at a time)."""
-        from .backtest import _Strategy
-
-        strat = _Strategy(strategy)
-        if strat.on_start is not None:
-            strat.on_start(self.account)
-        self._strategy = strat
+        """Run a strategy written for ``pn.backtest`` on the live quotes (one at a time): ``on_quote``
+        after the engine matched each quote, ``on_fill`` for each fill of the account, as in a backtest."""
+        runner = StrategyRunner(strategy, self.account)
+        runner.start()
+        self._strategy = runner
 
     def stop(self) -> None:
         """Stop the running strategy (its open orders stay; cancel them if you want)."""
-        strat, self._strategy = self._strategy, None
-        if strat is not None and strat.on_end is not None:
-            strat.on_end(self.account)
+        runner, self._strategy = self._strategy, None
+        if runner is not None:
+            runner.deliver_fills()
+            runner.end()
 
     async def aclose(self) -> None:
         """Stop the feed and the ticker, checkpoint and release the book file."""

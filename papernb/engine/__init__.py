@@ -1,8 +1,19 @@
-"""The order engine: accounts, orders, matching, cash, positions, P/L, the DuckDB book."""
+"""The order engine: accounts, orders, matching, cash, positions, P/L, the DuckDB book.
 
-from .core import Account, Engine
+Modules, bottom up (each imports only those above it):
+``model`` (public values: enums, the transition table, ``Order``, views) ->
+``state`` (mutable records) -> ``events`` (typed past-tense facts, the journal codec) ->
+``ledger`` (applies events: the only writer of durable state) -> ``matching`` (fill models,
+marketability) and ``risk`` (reservations, commission, the check at the fill) -> ``store``
+(the DuckDB journal) -> ``engine`` (commands, the quote loop, time, commit and rebuild) ->
+``account`` (the per-trader facade and its views).
+"""
+
+from .account import Account
+from .engine import Engine
 from .model import (
     TRANSITIONS,
+    Estimate,
     Fill,
     Order,
     OrderStatus,
@@ -15,5 +26,5 @@ from .model import (
     TimeInForce,
 )
 
-__all__ = ["TRANSITIONS", "Account", "Engine", "Fill", "Order", "OrderStatus", "OrderType", "OrderView",
-           "PositionView", "RoundTrip", "Side", "Snapshot", "TimeInForce"]
+__all__ = ["TRANSITIONS", "Account", "Engine", "Estimate", "Fill", "Order", "OrderStatus", "OrderType",
+           "OrderView", "PositionView", "RoundTrip", "Side", "Snapshot", "TimeInForce"]

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ..money import from_units
-from .model import Order, RoundTrip
+from .model import Order, OrderView, RoundTrip
 
 _TIME_COLS = ("ts", "created_at", "eligible_at", "expires_at", "updated_at", "closed_at", "opened_at", "quote_ts")
 
@@ -30,12 +30,15 @@ def dataclass_frame(items: Sequence[Any], cls: type) -> pd.DataFrame:
     return _times(df)
 
 
+def views_frame(items: Sequence[Any], cls: type) -> pd.DataFrame:
+    """Views (tuples with named fields) as a frame: one column per field, money as Decimal."""
+    cols = list(cls._fields)
+    df = pd.DataFrame([[getattr(v, c) for c in cols] for v in items], columns=cols)
+    return _times(df)
+
+
 def orders_frame(orders: Sequence[Order]) -> pd.DataFrame:
-    rows = [dataclasses.asdict(o.view()) for o in orders]
-    cols = [f.name for f in dataclasses.fields(type(orders[0].view()))] if orders else [
-        "id", "account", "symbol", "side", "type", "qty", "filled_qty", "limit", "stop", "tif", "status",
-        "reason"]
-    df = pd.DataFrame(rows, columns=cols)
+    df = views_frame([o.view() for o in orders], OrderView)
     for col in ("side", "type", "tif", "status"):
         if col in df.columns:
             df[col] = df[col].map(lambda v: getattr(v, "value", v))

@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..money import from_units
-from .model import RoundTrip
-
-if TYPE_CHECKING:
-    from .core import Account
+from .model import RoundTrip, Snapshot
 
 _Q = Decimal("0.0001")
 
 
-def account_stats(acct: Account, trips: list[RoundTrip]) -> dict[str, Any]:
-    """Trades, win rate, average win/loss, profit factor, expectancy, drawdown, return."""
+def account_stats(trips: list[RoundTrip], snap: Snapshot, drawdown: tuple[int, int],
+                  waited_on_stale_quote: int) -> dict[str, Any]:
+    """Trades, win rate, average win/loss, profit factor, expectancy, drawdown, return.
+
+    ``drawdown`` is (deepest fall from a peak, that peak) in units.
+    """
     wins = [t.net_pl for t in trips if t.net_pl > 0]
     losses = [t.net_pl for t in trips if t.net_pl < 0]
     n = len(trips)
     gross_win = sum(wins, Decimal(0))
     gross_loss = -sum(losses, Decimal(0))
-    snap = acct.snapshot()
-    dd, peak = acct._max_dd, acct._max_dd_peak
-    now_eq = acct._equity_units()  # the live equity may be below the last recorded point
-    if acct._peak - now_eq > dd:
-        dd, peak = acct._peak - now_eq, acct._peak
+    dd, peak = drawdown
     dd_pct = (Decimal(dd) * 100 / Decimal(peak)).quantize(_Q) if peak else Decimal(0)
     start = snap.starting_cash
-    eng = acct.engine
     return {
         "trades": n,
         "wins": len(wins),
@@ -48,5 +44,5 @@ def account_stats(acct: Account, trips: list[RoundTrip]) -> dict[str, Any]:
         "max_drawdown": from_units(dd),
         "max_drawdown_pct": dd_pct,
         "total_return_pct": ((snap.equity - start) * 100 / start).quantize(_Q) if start else None,
-        "waited_on_stale_quote": eng.counters["waited_on_stale_quote"],
+        "waited_on_stale_quote": waited_on_stale_quote,
     }

@@ -167,7 +167,8 @@ def test_listeners_hear_each_committed_change(market: Market, acct: pn.Account) 
     acct.cancel(o)
     stop()
     acct.buy("AAPL", 1)
-    assert heard == [[("OrderAccepted", "alice", o.id)], [("OrderCancelled", "alice", o.id)]]
+    assert [[(e.kind, e.account, e.order_id) for e in batch] for batch in heard] == [
+        [("OrderAccepted", "alice", o.id)], [("OrderCancelled", "alice", o.id)]]
 
 
 @pytest.mark.parametrize("qty", [1, 7, 100])

@@ -46,8 +46,9 @@ def ctx() -> Book:
     partial = alice.buy("AAPL", 50, limit=200, tif="gtc")
     waiting = alice.buy("MSFT", 3, tif="gtc")
     book.on_quote(pn.Quote("AAPL", bid=189.9, ask=190.1, last=190, ts=T0 + 11 * SEC, bid_size=100, ask_size=5))
-    # that quote fills 5 more of `partial`; now buy 5 at market on a quote with room
-    filled = alice.buy("AAPL", 5)
+    # that quote fills 5 more of `partial` and has nothing left; buy 5 at market where there is room
+    book.on_quote(pn.Quote("IBM", bid=149.9, ask=150.1, last=150, ts=T0 + 11 * SEC, bid_size=100, ask_size=100))
+    filled = alice.buy("IBM", 5)
     cancelled = alice.buy("AAPL", 1, limit=100, tif="gtc")
     alice.cancel(cancelled.id)
     rejected = alice.buy("NEVERQ", 1)

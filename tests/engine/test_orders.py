@@ -67,7 +67,7 @@ def test_edit_is_journalled_with_old_and_new_values(tmp_path) -> None:
     con = duckdb.connect(path)
     (data,) = con.execute("SELECT data FROM journal WHERE kind = 'OrderReplaced'").fetchone()
     e = json.loads(data)["e"]
-    assert (e["old"]["limit"], e["limit"]) == (1895000, 1896000)
+    assert (e["old_limit"], e["limit"]) == (1895000, 1896000)
     con.close()
 
 

@@ -19,7 +19,6 @@ the file machine runs a fifth of that (at least 5).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import tempfile
@@ -89,10 +88,12 @@ def next_close(ns: int) -> int:
     raise AssertionError("no weekday close within 8 days")
 
 
-def durable(o: pn.Order) -> pn.OrderView:
-    """An order's view without what is not state: the 'waiting for ...' note of an open order."""
-    v = o.view()
-    return dataclasses.replace(v, reason=None) if v.is_open else v
+def durable(o: pn.Order) -> dict[str, Any]:
+    """An order's fields without what is not state: the 'waiting for ...' note of an open order."""
+    v = o.view().to_dict()
+    if o.is_open:
+        v["reason"] = None
+    return v
 
 
 def normalized(request: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,219 @@
+"""The engine's mutable state: one small record per order, position, account and symbol.
+
+These are internal (users see ``Order`` handles and immutable views).  Their fields are
+plain attributes in int units so the hot loop reads them at slot speed; the rule that
+keeps them honest is who writes what:
+
+- durable state (everything the journal rebuilds) is written only by :mod:`.ledger`,
+  while it applies an event;
+- transient fields, marked below, are written by the engine's matching loop: the latest
+  quote and mark range of a symbol, an open order's ``waiting`` text, the displayed size
+  left on the current quote.  They are never journalled and a rebuild starts them afresh.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..money import div_round
+from .model import Fill, Order, OrderStatus, OrderType, OrderView, RoundTrip, Side, TimeInForce, rebind
+
+if TYPE_CHECKING:
+    from ..quote import Quote
+
+_P, _PF = OrderStatus.PENDING, OrderStatus.PARTIALLY_FILLED
+
+
+class OrderState:
+    """One order.  ``handle`` is the live :class:`Order` users hold (it outlives rebuilds)."""
+
+    __slots__ = ("id", "account", "symbol", "side", "buy", "type", "qty", "filled", "limit", "stop", "tif",
+                 "status", "reason", "waiting", "coid", "created", "eligible", "expires", "updated", "closed_at",
+                 "fill_value", "fees", "res_cash", "res_shares", "triggered", "fresh", "rest", "epoch", "request",
+                 "handle", "_view")
+
+    def __init__(self, oid: int, account: str, symbol: str, side: Side, type_: OrderType, qty: int,
+                 limit: int | None, stop: int | None, tif: TimeInForce, coid: str | None, created: int,
+                 eligible: int, expires: int | None, epoch: int, handle: Order | None = None) -> None:
+        self.id = oid
+        self.account = account
+        self.symbol = symbol
+        self.side = side
+        self.buy = side is Side.BUY
+        self.type = type_
+        self.qty = qty
+        self.filled = 0
+        self.limit = limit
+        self.stop = stop
+        self.tif = tif
+        self.status: OrderStatus | None = None
+        self.reason: str | None = None  # durable: why it was rejected, cancelled, expired
+        self.waiting: str | None = None  # transient: what an open order waits for (stale quote, sizes)
+        self.coid = coid
+        self.created = self.updated = created
+        self.eligible = eligible
+        self.expires = expires
+        self.closed_at: int | None = None
+        self.fill_value = 0  # sum of qty x price of its fills, units
+        self.fees = 0
+        self.res_cash = 0
+        self.res_shares = 0
+        self.triggered = False
+        self.fresh = True  # not looked at yet: a marketable limit fills at the quote, not at its limit
+        self.rest: int | None = None  # a resting limit's price: the hot loop skips quotes that do not reach it
+        self.epoch = epoch
+        self.request = (symbol, side.value, type_.value, qty, limit, stop, tif.value)  # for client_order_id
+        self._view: tuple | None = None
+        if handle is None:
+            self.handle = Order(self)
+        else:
+            rebind(handle, self)
+            self.handle = handle
+
+    @property
+    def is_open(self) -> bool:
+        s = self.status
+        return s is _P or s is _PF
+
+    def view(self) -> OrderView:
+        """A frozen copy, cached until the order changes."""
+        reason = self.reason if self.reason is not None else self.waiting
+        key = (self.updated, self.status, self.filled, reason, self.qty, self.limit, self.stop, self.tif,
+               self.triggered, self.res_cash, self.res_shares, self.eligible, self.expires)
+        cached = self._view
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        v = tuple.__new__(OrderView, (
+            self.id, self.account, self.symbol, self.side, self.type, self.qty, self.filled, self.limit, self.stop,
+            self.tif, self.status, reason, self.coid, self.created, self.eligible, self.expires, self.updated,
+            self.fill_value, self.fees, self.triggered, self.epoch, self.res_cash, self.res_shares, self.closed_at))
+        self._view = (key, v)
+        return v
+
+
+class Position:
+    """An open position and its round-trip accumulators (units; ``qty`` signed: negative is short)."""
+
+    __slots__ = ("sym", "qty", "cost", "res_sell", "res_short", "mfe", "mae", "opened", "max_abs", "long",
+                 "entries", "exits", "entry_qty", "entry_value", "exit_qty", "exit_value", "realized", "fees")
+
+    def __init__(self, sym: str, opened: int) -> None:
+        self.sym, self.opened = sym, opened
+        self.qty = 0
+        self.cost = 0  # signed units: sum of signed qty x price still held (exact basis)
+        self.res_sell = 0  # shares held for open sell orders
+        self.res_short = 0  # cash units held against the short part
+        self.mfe = 0  # best / worst unrealized P/L seen while open (transient between checkpoints)
+        self.mae = 0
+        self.max_abs = 0
+        self.long = True
+        self.entries = self.exits = 0
+        self.entry_qty = self.entry_value = self.exit_qty = self.exit_value = 0
+        self.realized = self.fees = 0
+
+    def fold_marks(self, hi: int, lo: int) -> None:
+        """Turn the price extremes seen since the last fold into MFE/MAE in units."""
+        if not self.qty:
+            return
+        a = self.qty * hi - self.cost
+        b = self.qty * lo - self.cost
+        best, worst = (a, b) if a >= b else (b, a)
+        if best > self.mfe:
+            self.mfe = best
+        if worst < self.mae:
+            self.mae = worst
+
+    def carry(self) -> int:
+        """The mark used before any quote is seen: the average cost (P/L 0)."""
+        return div_round(self.cost, self.qty) if self.qty else 0
+
+
+class AccountState:
+    """One account's books.  Lists keep every epoch; ``*_from`` say where the current one starts."""
+
+    __slots__ = ("name", "created", "epoch", "start", "cash", "reserved", "realized", "fees", "positions",
+                 "orders", "open", "coids", "fills", "trips", "epoch_start", "orders_from", "fills_from",
+                 "trips_from", "equity", "peak", "max_dd", "max_dd_peak")
+
+    def __init__(self, name: str, created: int) -> None:
+        self.name = name
+        self.created = created
+        self.orders: list[OrderState] = []  # every order, in id order
+        self.open: dict[int, OrderState] = {}  # open orders, in id order
+        self.coids: dict[str, OrderState] = {}
+        self.fills: list[Fill] = []
+        self.trips: list[RoundTrip] = []
+        self.positions: dict[str, Position] = {}
+        self.epoch = 0
+        self.start = self.cash = self.reserved = self.realized = self.fees = 0
+        self.epoch_start = created
+        self.orders_from = self.fills_from = self.trips_from = 0
+        # equity history of the current epoch: (ts, units); not journalled (checkpointed)
+        self.equity: list[tuple[int, int]] = []
+        self.peak = self.max_dd = self.max_dd_peak = 0
+
+    def new_epoch(self, epoch: int, cash: int, ts: int) -> None:
+        self.epoch = epoch
+        self.start = self.cash = cash
+        self.reserved = self.realized = self.fees = 0
+        self.positions = {}
+        self.epoch_start = ts
+        self.orders_from, self.fills_from, self.trips_from = len(self.orders), len(self.fills), len(self.trips)
+        self.equity = [(ts, cash)]
+        self.peak, self.max_dd, self.max_dd_peak = cash, 0, cash
+
+    def record_equity(self, ts: int, eq: int, force: bool = False) -> None:
+        """One point of the equity curve (replacing a point at the same ts); running drawdown."""
+        eqs = self.equity
+        if eqs:
+            last_ts, last_eq = eqs[-1]
+            if eq == last_eq and not force:
+                return
+            if ts <= last_ts:
+                eqs[-1] = (last_ts, eq)
+            else:
+                eqs.append((ts, eq))
+        else:
+            eqs.append((ts, eq))
+        self.track_drawdown(eq)
+
+    def track_drawdown(self, eq: int) -> None:
+        if eq > self.peak:
+            self.peak = eq
+        dd = self.peak - eq
+        if dd > self.max_dd:
+            self.max_dd = dd
+            self.max_dd_peak = self.peak
+
+
+class SymbolBook:
+    """Per-symbol state the hot path touches: latest quote, open orders, open positions.
+
+    ``quote``, ``hi``/``lo`` and the displayed-size counters are transient (quotes are not state).
+    """
+
+    __slots__ = ("sym", "quote", "orders", "positions", "hi", "lo", "liq_quote", "liq_bid", "liq_ask")
+
+    def __init__(self, sym: str) -> None:
+        self.sym = sym
+        self.quote: Quote | None = None
+        self.orders: list[OrderState] = []  # open orders, in id order (first in, first filled)
+        self.positions: list[Position] = []
+        self.hi: int | None = None  # mark extremes since the positions last folded them
+        self.lo: int | None = None
+        self.liq_quote: Quote | None = None  # the quote whose displayed sizes are being used up
+        self.liq_bid = 0
+        self.liq_ask = 0
+
+    def fold(self, mark: int | None = None) -> None:
+        """Fold the extremes (and ``mark``) into every open position's MFE/MAE; restart the range."""
+        hi, lo = self.hi, self.lo
+        if mark is not None:
+            hi = mark if hi is None or mark > hi else hi
+            lo = mark if lo is None or mark < lo else lo
+        if hi is not None:
+            for p in self.positions:
+                p.fold_marks(hi, lo)  # type: ignore[arg-type]
+        if mark is None and self.quote is not None:
+            mark = self.quote._mark
+        self.hi = self.lo = mark
