@@ -84,8 +84,9 @@ class Cell:
 
     def calls(self) -> dict[str, Callable[[], object]]:
         a, sym = self.acct, self.sym
-        return {"positions()": a.positions, "position(sym)": lambda: a.position(sym), "snapshot()": a.snapshot,
-                'orders("open")': lambda: a.orders(status="open"), "orders()": a.orders, "fills()": a.fills}
+        return {"positions()": a.positions, "position(sym)": lambda: a.position(sym),
+                "snapshot()": a.snapshot, 'orders("open")': lambda: a.orders(status="open"),
+                "orders()": a.orders, "fills()": a.fills}
 
 
 def timed(cell: Cell, fn: Callable[[], object], n: int) -> float:
@@ -104,7 +105,8 @@ def timed(cell: Cell, fn: Callable[[], object], n: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="history up to 10k orders only")
-    ap.add_argument("--rounds", type=int, default=5, help="round-robin rounds over every cell; medians printed")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="round-robin rounds over every cell; medians printed")
     ap.add_argument("--budget-ms", type=float, default=20.0,
                     help="wall time per call and cell in each round, quote feeding included")
     args = ap.parse_args()
@@ -115,7 +117,8 @@ def main() -> None:
         for p in POSITIONS:
             c = Cell(p, h)
             cells.append(c)
-            print(f"built {p:>3} positions + {h:>7,} closed orders + {N_OPEN} open: {c.build_s:6.2f} s", flush=True)
+            print(f"built {p:>3} positions + {h:>7,} closed orders + {N_OPEN} open: {c.build_s:6.2f} s",
+                  flush=True)
     gc.collect()
     # calibration: how many calls fit the budget (quote feeding included)
     reps: dict[tuple[int, int, str], int] = {}
@@ -137,8 +140,8 @@ def main() -> None:
         gc.enable()
     med = {k: statistics.median(v) for k, v in samples.items()}
 
-    print(f"\nus per call (median of {args.rounds} interleaved rounds; new quote for every position before each "
-          f"call; {N_OPEN} open orders)")
+    print(f"\nus per call (median of {args.rounds} interleaved rounds; new quote for every position "
+          f"before each call; {N_OPEN} open orders)")
     cols = [(p, h) for h in hist for p in POSITIONS]
     head = f"{'call':16}" + "".join(f"{f'{p}p/{h // 1000}k':>12}" for p, h in cols)
     print(head)
@@ -151,7 +154,8 @@ def main() -> None:
     top = hist[-1]
     print(f"\nratio {top // 1000}k history / 0 history (target for the first two: <= 1.20)")
     for name in CALLS:
-        print(f"{name:16}" + "".join(f"{f'{p}p':>6} {med[(p, top, name)] / med[(p, 0, name)]:8.2f}x" for p in POSITIONS))
+        print(f"{name:16}"
+              + "".join(f"{f'{p}p':>6} {med[(p, top, name)] / med[(p, 0, name)]:8.2f}x" for p in POSITIONS))
     flat = all(med[(p, top, name)] <= 1.2 * med[(p, 0, name)]
                for name in ('orders("open")', "positions()") for p in POSITIONS)
     print(f'target 1: orders("open") and positions() flat in history ({top // 1000}k within 20% of 0): '

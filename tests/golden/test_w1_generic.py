@@ -51,7 +51,8 @@ def test_generic_w1_with_100k_cash_matches_the_golden_counts(w1_quotes: list[pn.
     strat = W1Generic()
     res = pn.backtest(w1_quotes, strat, progress=False)
     c = strat.counts(res.account)
-    assert (c["submitted"], c["filled"], c["cancelled"], c["denied"], c["open"]) == (4696, 2003, 1700, 968, 25)
+    assert (c["submitted"], c["filled"], c["cancelled"], c["denied"], c["open"]) == (
+        4696, 2003, 1700, 968, 25)
     assert c["equity"] == "100669.10"
     assert res.journal_hash == pn.backtest(w1_quotes, W1(), progress=False).journal_hash
     res.engine.check_invariants()
