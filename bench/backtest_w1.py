@@ -131,6 +131,13 @@ def main() -> None:
         print(f"papernb-generic / papernb: {g['ticks_per_s'] / w['ticks_per_s']:.2f}x end to end, "
               f"{g['run_ticks_per_s'] / w['run_ticks_per_s']:.2f}x run phase; "
               f"same counts, money and journal: {same}")
+    # the ratios within each run, where both sides met the same machine noise
+    pairs = [(f"{n} / floor", n, "floor") for n in mine if n in runs and "floor" in runs]
+    if "papernb" in runs and "papernb-generic" in runs:
+        pairs.append(("papernb-generic / papernb", "papernb-generic", "papernb"))
+    for name, num, den in pairs:
+        rs = sorted(x["ticks_per_s"] / y["ticks_per_s"] for x, y in zip(runs[num], runs[den], strict=True))
+        print(f"per-run ratio {name}: median {rs[len(rs) // 2]:.3f} end to end (min {rs[0]:.3f}, max {rs[-1]:.3f})")
 
 
 if __name__ == "__main__":

@@ -139,6 +139,13 @@ def main() -> None:
                 == {k: v for k, v in g.items() if "run" not in k})
         print(f"engine generic / engine run phase: {g['run_ticks_per_s'] / w['run_ticks_per_s']:.2f}x; "
               f"same counts and money: {same}")
+    # the ratios within each run, where both sides met the same machine noise
+    pairs = [(f"{label[s]} / floor", eng_runs[s], floor_runs) for s in strategies if floor_runs]
+    if len(strategies) == 2:
+        pairs.append(("engine generic / engine", eng_runs["generic"], eng_runs["w1"]))
+    for name, num, den in pairs:
+        rs = sorted(x["run_ticks_per_s"] / y["run_ticks_per_s"] for x, y in zip(num, den, strict=True))
+        print(f"per-run ratio {name}: median {rs[len(rs) // 2]:.3f} (min {rs[0]:.3f}, max {rs[-1]:.3f})")
     if args.file_book:
         for s in strategies:
             with tempfile.TemporaryDirectory() as d:
