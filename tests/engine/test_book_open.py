@@ -19,8 +19,8 @@ import pytest
 
 import papernb as pn
 
+from ._disks import SmallDisk, mount_tmpfs, umount
 from .conftest import T0
-from .test_atomic import SmallDisk, _mount_tmpfs, _umount
 
 
 def _a_book(path: Path) -> bytes:
@@ -126,13 +126,13 @@ def test_opening_a_book_from_a_newer_papernb_raises_book_unreadable_and_leaves_i
 def read_only_dir(tmp_path: Path) -> Iterator[Path]:
     """A read-only filesystem holding one book (a tmpfs, written, then remounted ``ro``)."""
     mnt = tmp_path / "read-only"
-    _mount_tmpfs(mnt, "size=8m")
+    mount_tmpfs(mnt, "size=8m")
     try:
         _a_book(mnt / "existing.duckdb")
         subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
         yield mnt
     finally:
-        _umount(mnt)
+        umount(mnt)
 
 
 @pytest.mark.parametrize("name", ["new.duckdb", "sub/new.duckdb", "existing.duckdb"])
@@ -156,14 +156,13 @@ def test_opening_a_book_under_a_regular_file_raises_book_error(tmp_path: Path) -
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[SmallDisk]:
     mnt = tmp_path / "full-disk"
-    _mount_tmpfs(mnt, "size=3m")
+    mount_tmpfs(mnt, "size=3m")
     d = SmallDisk(mnt)
     try:
         d.fill()
         yield d
     finally:
-        d.free()
-        _umount(mnt)
+        d.release()
 
 
 def test_creating_a_book_on_a_full_disk_raises_book_error(full_disk: SmallDisk) -> None:
