@@ -734,10 +734,12 @@ class Engine:
             raise BookClosed(self.path)
         try:
             store.append(rows)
-        except BookWriteFailed:
+        except Exception as exc:
             self.counters["write_failures"] += 1
             self._rebuild()
-            raise
+            if isinstance(exc, BookWriteFailed):
+                raise
+            raise store.write_failed(exc) from exc
         except BaseException:
             self._rebuild()
             raise

@@ -22,6 +22,7 @@ refuses a second ``Store`` on a file that is open (DuckDB itself would share it 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -128,11 +129,19 @@ class Store:
             if holder is not None:
                 raise BookLocked(self.path, f"this process, {holder}")
             self._prepare_dir()
-        self.con = self._connect()
+        existed = self.memory or Path(self.path).exists()
         try:
-            self._schema()
+            self.con = self._connect()
+            try:
+                self._schema()
+            except BaseException:
+                self.con.close()
+                raise
         except BaseException:
-            self.con.close()
+            if not existed:  # a book this call began to create must not stand in the way of the next try
+                for leftover in (self.path, self.path + ".wal"):
+                    with contextlib.suppress(OSError):
+                        os.remove(leftover)
             raise
         if not self.memory:
             opened = datetime.now(UTC).strftime("%H:%M:%S UTC")
@@ -279,7 +288,7 @@ class Store:
                 con.execute("ROLLBACK")
                 raise
         except (duckdb.Error, OSError) as e:
-            raise self._write_failed(e) from None
+            raise self.write_failed(e) from None
 
     def _params(self, rows: Sequence[tuple]) -> list[Any]:
         params: list[Any] = []
@@ -289,7 +298,8 @@ class Store:
             params.append(encode(r[7], r[8]))
         return params
 
-    def _write_failed(self, e: BaseException) -> BookWriteFailed:
+    def write_failed(self, e: BaseException) -> BookWriteFailed:
+        """The error a failed write becomes: the file, the cause, and that nothing changed."""
         cause = _cause(e)
         if isinstance(e, OSError) and e.errno == errno.ENOSPC:
             cause = "no space left on device"
@@ -356,7 +366,7 @@ class Store:
                 con.execute("ROLLBACK")
                 raise
         except (duckdb.Error, OSError) as e:
-            raise self._write_failed(e) from None
+            raise self.write_failed(e) from None
 
     def load_now(self) -> int:
         row = self.con.execute("SELECT value FROM meta WHERE key = 'now'").fetchone()
