@@ -188,9 +188,11 @@ class Account:
 
     def orders(self, status: Any = None, symbol: str | None = None, epoch: int | str | None = None) -> list[Order]:
         """Live orders in id order; ``status`` is a status, ``"open"``, or a list of them."""
+        a = self._a
+        if status == "open" and symbol is None and epoch is None:  # what strategies ask at every decision
+            return [o.handle for o in a.open.values()]
         want = _statuses(status)
         sym = None if symbol is None else normalize_symbol(symbol)
-        a = self._a
         if want is not None and want <= {_P, _PF}:  # open orders: O(open), whatever the history
             src: Iterable = a.open.values()
             ep = None  # open orders are always of the current epoch (a reset cancels them)
@@ -214,18 +216,18 @@ class Account:
         raise InvalidInput(f"epoch must be an int or 'all', was {epoch!r}")
 
     # -- positions and snapshots ---------------------------------------------------------
-    def _view(self, p: Position) -> PositionView:
-        st = self._engine.ledger.symbols.get(p.sym)
-        q = st.quote if st is not None else None
+    @staticmethod
+    def _view(p: Position) -> PositionView:
+        q = p.book.quote
         if q is not None:
-            return tuple.__new__(PositionView, (p.sym, p.qty, p.cost, q._mark, q._mark, q._chg, p.res_sell,
-                                                p.opened))
+            m = q._mark
+            return tuple.__new__(PositionView, (p.sym, p.qty, p.cost, m, m, q._chg, p.res_sell, p.opened))
         return tuple.__new__(PositionView, (p.sym, p.qty, p.cost, None, p.carry(), None, p.res_sell, p.opened))
 
     def positions(self) -> list[PositionView]:
         """Open positions marked at their latest quotes, by symbol."""
         view = self._view
-        return [view(p) for _, p in sorted(self._a.positions.items()) if p.qty]
+        return [view(p) for p in self._a.sorted_positions() if p.qty]
 
     def position(self, symbol: str) -> PositionView | None:
         """The open position in ``symbol`` marked at its latest quote, or None when flat."""
@@ -263,7 +265,7 @@ class Account:
 
     def equity_units(self) -> int:
         """Equity now, in int units (for the engine's own bookkeeping and stats)."""
-        return equity_units(self._a, self._engine.ledger.symbols)
+        return equity_units(self._a)
 
     def fills(self, epoch: int | str | None = None) -> list[Fill]:
         a = self._a

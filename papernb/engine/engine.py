@@ -194,7 +194,6 @@ class Engine:
         self._check_open()
         clock = self._clock
         syms = self.ledger.symbols
-        n = 0
         try:
             for q in quotes:
                 ts = q._ts
@@ -235,19 +234,17 @@ class Engine:
                         st.hi = m
                     elif m < st.lo:  # type: ignore[operator]
                         st.lo = m
-                n += 1
                 if then is not None:
                     if self._rows:
                         self._commit()
                     then(q)
-                    syms = self.ledger.symbols  # a failed command inside ``then`` rebuilds the ledger
         except (AttributeError, TypeError) as e:
             bad = q if "q" in locals() else None
             if type(bad) is Quote:
                 self._abort()
                 raise
             self._commit()
-            raise BadQuote(f"quote {n + 1} of the batch is a {type(bad).__name__}, not a pn.Quote: {e}") from None
+            raise BadQuote(f"a batch of quotes holds a {type(bad).__name__}, not a pn.Quote: {e}") from None
         except BaseException:
             self._abort()
             raise
@@ -703,9 +700,8 @@ class Engine:
                 self._checkpoint()
 
     def _record_equity_all(self, ts: int) -> None:
-        syms = self.ledger.symbols
         for a in self.ledger.accounts.values():
-            a.record_equity(ts, equity_units(a, syms))
+            a.record_equity(ts, equity_units(a))
 
     # ------------------------------------------------------------------ events, commit, rebuild
     def _emit(self, e: ev.Event) -> None:
@@ -755,10 +751,9 @@ class Engine:
             if r[3] in ("OrderFilled", "OrderPartiallyFilled", "PositionClosed"):
                 changed.add(r[2])
         if changed:
-            syms = self.ledger.symbols
             for name in changed:
                 a = self.ledger.accounts[name]
-                a.record_equity(self._now, equity_units(a, syms), force=True)
+                a.record_equity(self._now, equity_units(a), force=True)
         if self._checkpoint_due:
             self._checkpoint_due = False
             self._checkpoint()
@@ -788,6 +783,11 @@ class Engine:
         for sym, st in old.symbols.items():
             nst = new.symbol(sym)
             nst.quote, nst.hi, nst.lo = st.quote, st.hi, st.lo
+        # the same dict object, so a quote loop that holds it (``on_quotes`` calling a strategy
+        # whose command failed) goes on with the rebuilt symbols
+        old.symbols.clear()
+        old.symbols.update(new.symbols)
+        new.symbols = old.symbols
         new.known |= old.known
         for name, a in old.accounts.items():
             na = new.accounts.get(name)

@@ -255,14 +255,17 @@ class Ledger:
             a.reserved += add
 
     def _open_position(self, a: AccountState, sym: str, ts: int) -> Position:
-        p = Position(sym, ts)
+        st = self.symbol(sym)
+        p = Position(sym, ts, st)
         a.positions[sym] = p
-        self.symbol(sym).positions.append(p)
+        a.by_symbol = None
+        st.positions.append(p)
         return p
 
     def _drop_position(self, a: AccountState, p: Position) -> None:
         if p.res_sell == 0 and a.positions.get(p.sym) is p:
             del a.positions[p.sym]
+            a.by_symbol = None
             self._unlist_position(p)
 
     def _unlist_position(self, p: Position) -> None:
@@ -301,11 +304,10 @@ def _ignore(e: ev.Event) -> None:
     """Journalled for the record; nothing changes (a refused replace)."""
 
 
-def equity_units(a: AccountState, symbols: dict[str, SymbolBook]) -> int:
+def equity_units(a: AccountState) -> int:
     """Cash + the positions at their marks (never-quoted positions at cost)."""
     mv = 0
     for p in a.positions.values():
-        st = symbols.get(p.sym)
-        q = st.quote if st is not None else None
+        q = p.book.quote
         mv += p.qty * (q._mark if q is not None else p.carry())
     return a.cash + mv

@@ -94,11 +94,12 @@ class OrderState:
 class Position:
     """An open position and its round-trip accumulators (units; ``qty`` signed: negative is short)."""
 
-    __slots__ = ("sym", "qty", "cost", "res_sell", "res_short", "mfe", "mae", "opened", "max_abs", "long",
+    __slots__ = ("sym", "book", "qty", "cost", "res_sell", "res_short", "mfe", "mae", "opened", "max_abs", "long",
                  "entries", "exits", "entry_qty", "entry_value", "exit_qty", "exit_value", "realized", "fees")
 
-    def __init__(self, sym: str, opened: int) -> None:
+    def __init__(self, sym: str, opened: int, book: SymbolBook) -> None:
         self.sym, self.opened = sym, opened
+        self.book = book  # its symbol's state: the latest quote marks it
         self.qty = 0
         self.cost = 0  # signed units: sum of signed qty x price still held (exact basis)
         self.res_sell = 0  # shares held for open sell orders
@@ -132,7 +133,7 @@ class AccountState:
     """One account's books.  Lists keep every epoch; ``*_from`` say where the current one starts."""
 
     __slots__ = ("name", "created", "epoch", "start", "cash", "reserved", "realized", "fees", "positions",
-                 "orders", "open", "coids", "fills", "trips", "epoch_start", "orders_from", "fills_from",
+                 "by_symbol", "orders", "open", "coids", "fills", "trips", "epoch_start", "orders_from", "fills_from",
                  "trips_from", "equity", "peak", "max_dd", "max_dd_peak")
 
     def __init__(self, name: str, created: int) -> None:
@@ -144,6 +145,7 @@ class AccountState:
         self.fills: list[Fill] = []
         self.trips: list[RoundTrip] = []
         self.positions: dict[str, Position] = {}
+        self.by_symbol: list[Position] | None = None  # positions sorted by symbol; None: sort again
         self.epoch = 0
         self.start = self.cash = self.reserved = self.realized = self.fees = 0
         self.epoch_start = created
@@ -152,11 +154,19 @@ class AccountState:
         self.equity: list[tuple[int, int]] = []
         self.peak = self.max_dd = self.max_dd_peak = 0
 
+    def sorted_positions(self) -> list[Position]:
+        """Positions by symbol (sorted again only after one was opened or dropped)."""
+        ps = self.by_symbol
+        if ps is None:
+            ps = self.by_symbol = [p for _, p in sorted(self.positions.items())]
+        return ps
+
     def new_epoch(self, epoch: int, cash: int, ts: int) -> None:
         self.epoch = epoch
         self.start = self.cash = cash
         self.reserved = self.realized = self.fees = 0
         self.positions = {}
+        self.by_symbol = None
         self.epoch_start = ts
         self.orders_from, self.fills_from, self.trips_from = len(self.orders), len(self.fills), len(self.trips)
         self.equity = [(ts, cash)]
