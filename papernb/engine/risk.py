@@ -75,6 +75,12 @@ class Risk:
         shares = min(n, max(held - others, 0))
         short = n - shares
         if not short:
+            fee = self.commission_estimate(n)
+            if fee:  # what the sale brings in must cover its commission, or the cash must
+                ref = lim if lim is not None else (q._bid or q._last if q is not None else None)
+                if ref is not None and fee - n * ref > bp:
+                    return 0, 0, (f"not enough cash for the commission: {fmt_money(fee)} on proceeds of "
+                                  f"{fmt_money(n * ref)}, you have {fmt_money(bp)}")
             return 0, shares, None
         if not self.shorts or others:
             # a short sale would first close shares that other sell orders hold: never sell them twice
@@ -94,17 +100,14 @@ class Risk:
     def fill_refusal(self, a: AccountState, o: OrderState, qty: int, px: int, fee: int) -> str | None:
         """Why this fill cannot happen now (None: it can).
 
-        A buy must fit the cash not held for other orders; a sell's commission must be covered
-        by its proceeds and the cash, so cash never goes negative.
+        What a fill takes from cash (a buy's cost, or a sale's commission beyond its proceeds)
+        must fit the cash not held for other orders, so cash never goes negative and what
+        other orders hold stays covered.
         """
-        if o.buy:
-            free = a.cash - (a.reserved - o.res_cash)
-            need = qty * px + fee
-        else:
-            free = a.cash
-            need = fee - qty * px
-            if need <= 0:
-                return None
+        need = (qty * px if o.buy else -qty * px) + fee
+        if need <= 0:
+            return None
+        free = a.cash - (a.reserved - o.res_cash)
         if need > free:
             return f"insufficient buying power at fill: needs {fmt_money(need)}, {fmt_money(free)} free"
         return None
