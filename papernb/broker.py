@@ -1,19 +1,43 @@
-"""The Broker protocol: everything a widget may ask of the book, and nothing more.
+"""The Broker protocol: everything a widget (or a strategy's UI) may ask of a book, and nothing more.
 
-Widgets talk to a ``Broker``, never to the engine class, DuckDB or Redis.  Today
-:class:`LocalBroker` serves it from the engine inside the kernel; an engine service over
-Redis can serve the same protocol later, so that many traders' Voila kernels share one
-book, without a change in ``papernb/widgets``.  Commands are async (a remote broker will
-await a reply); reads are sync and return immutable values.
+Widgets talk to a ``Broker``, never to the engine class, DuckDB or Redis.  :class:`LocalBroker`
+serves it from an engine inside this kernel; the engine service's ``RemoteBroker`` serves the
+same protocol over HTTP and its event stream, so many traders, windows and notebooks share
+one book with no change in ``papernb/widgets``.  Commands are async (a remote broker awaits a
+reply) and raise a ``PaperError`` with a plain message; reads are sync and return immutable
+values (a remote broker answers them from a local mirror fed by the event stream).
+
+Broker v2, one protocol grown by several issues.  Each method, with its HTTP endpoint in the
+service and the event that changes what it reads:
+
+| method | endpoint (service) | event |
+| --- | --- | --- |
+| ``submit(...)`` | ``POST /v1/orders`` | order: accepted / rejected (+ filled ...) |
+| ``replace(id, ...)`` | ``PATCH /v1/orders/{id}`` | order: replaced |
+| ``cancel(id)`` | ``POST /v1/orders/{id}/cancel`` | order: cancelled |
+| ``snapshot()`` | ``GET /v1/account`` | account (throttled snapshots) |
+| ``orders(status, symbol)`` | ``GET /v1/orders`` | order |
+| ``fills()`` / ``trades()`` / ``stats()`` | ``GET /v1/fills`` / ``/v1/trades`` / ``/v1/stats`` | order: filled |
+| ``equity_history(n)`` | ``GET /v1/equity`` | account |
+| ``quote(symbol)`` / ``quote_age(symbol)`` | ``GET /v1/snapshot?symbols=`` | quotes (mirror) |
+| ``estimate(...)`` | ``POST /v1/orders/estimate`` | (none: computed by the engine's own rules) |
+| ``feed_health()`` | ``GET /v1/feed`` | feed |
+| ``now()`` | (server time in every answer) | |
+| ``subscribe(cb)`` | ``GET /v1/events`` | ``event: account`` |
+| ``subscribe_events(cb)`` | ``GET /v1/events`` | ``event: order`` with {"event", "order"} |
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from .engine import Account
+from .engine.events import STREAM_NAMES, Event, OrderEvent
 from .engine.model import (
+    Estimate,
     Fill,
     OrderStatus,
     OrderType,
@@ -24,14 +48,28 @@ from .engine.model import (
     Snapshot,
     TimeInForce,
 )
-from .quote import Quote
+from .quote import Quote, normalize_symbol
 
 if TYPE_CHECKING:
     from .feed.hub import FeedHealth
-    from .session import Session
 
-__all__ = ["Broker", "Fill", "LocalBroker", "OrderStatus", "OrderType", "OrderView", "PositionView", "RoundTrip",
-           "Side", "Snapshot", "TimeInForce"]
+__all__ = ["Broker", "Estimate", "Fill", "LocalBroker", "OrderStatus", "OrderType", "OrderUpdate", "OrderView",
+           "PositionView", "RoundTrip", "Side", "Snapshot", "TimeInForce"]
+
+
+@dataclass(frozen=True)
+class OrderUpdate:
+    """One change of one order, as the event stream carries it.
+
+    ``event`` is one of ``accepted``, ``rested``, ``replaced``, ``triggered``, ``partially_filled``,
+    ``filled``, ``cancelled``, ``rejected``, ``expired``; ``order`` is the order as it stands once
+    the change is durable; ``seq`` is the journal sequence (the stream's event id).
+    """
+
+    event: str
+    order: OrderView
+    seq: int
+    ts: int
 
 
 @runtime_checkable
@@ -63,60 +101,97 @@ class Broker(Protocol):
 
     def quote(self, symbol: str) -> Quote | None: ...
 
+    def quote_age(self, symbol: str) -> tuple[int, bool] | None: ...
+
+    def estimate(self, symbol: str, side: str, qty: int, *, type: str, limit: Any = None,
+                 stop: Any = None) -> Estimate: ...
+
     def feed_health(self) -> FeedHealth: ...
 
     def now(self) -> int: ...
 
     def subscribe(self, callback: Callable[[Snapshot], None]) -> Callable[[], None]: ...
 
+    def subscribe_events(self, callback: Callable[[OrderUpdate], None]) -> Callable[[], None]: ...
+
 
 class LocalBroker:
-    """The Broker protocol served by a :class:`~papernb.session.Session` in this kernel."""
+    """The Broker protocol served by an engine in this kernel.
 
-    def __init__(self, session: Session) -> None:
-        self._s = session
-        self.account_name = session.account.name
-        self.simulated = session.simulated
+    ``feed_health`` and ``subscribe`` (throttled snapshots) come from whoever runs the live loop
+    (a :class:`~papernb.session.Session`); everything else from the account and its engine.
+    """
+
+    def __init__(self, account: Account, *, feed_health: Callable[[], FeedHealth],
+                 subscribe: Callable[[Callable[[Snapshot], None]], Callable[[], None]], simulated: bool) -> None:
+        self._acct = account
+        self._engine = account.engine
+        self._feed_health = feed_health
+        self._subscribe = subscribe
+        self.account_name = account.name
+        self.simulated = simulated
 
     async def submit(self, symbol: str, side: str, qty: int, *, type: str, limit: Any = None, stop: Any = None,
                      tif: str | None = None, client_order_id: str | None = None) -> OrderView:
-        o = self._s.account.submit(symbol, side, qty, type=type, limit=limit, stop=stop, tif=tif,
-                                   client_order_id=client_order_id)
+        o = self._acct.submit(symbol, side, qty, type=type, limit=limit, stop=stop, tif=tif,
+                              client_order_id=client_order_id)
         return o.view()
 
     async def replace(self, order_id: int, *, qty: int | None = None, limit: Any = None, stop: Any = None,
                       tif: str | None = None) -> OrderView:
-        return self._s.account.replace(order_id, qty=qty, limit=limit, stop=stop, tif=tif).view()
+        return self._acct.replace(order_id, qty=qty, limit=limit, stop=stop, tif=tif).view()
 
     async def cancel(self, order_id: int) -> OrderView:
-        return self._s.account.cancel(order_id).view()
+        return self._acct.cancel(order_id).view()
 
     def snapshot(self) -> Snapshot:
-        return self._s.account.snapshot()
+        return self._acct.snapshot()
 
     def orders(self, status: Any = None, symbol: str | None = None) -> list[OrderView]:
-        return [o.view() for o in self._s.account.orders(status=status, symbol=symbol)]
+        return [o.view() for o in self._acct.orders(status=status, symbol=symbol)]
 
     def fills(self) -> list[Fill]:
-        return self._s.account.fills()
+        return self._acct.fills()
 
     def trades(self) -> list[RoundTrip]:
-        return self._s.account.trades()
+        return self._acct.trades()
 
     def stats(self) -> dict[str, Any]:
-        return self._s.account.stats()
+        return self._acct.stats()
 
     def equity_history(self, max_points: int | None = None) -> list[tuple[int, Decimal]]:
-        return self._s.account.equity_history(max_points)
+        return self._acct.equity_history(max_points)
 
     def quote(self, symbol: str) -> Quote | None:
-        return self._s.quote(symbol)
+        """The latest quote as the engine has it (restamped on arrival in this kernel)."""
+        return self._engine.quote(normalize_symbol(symbol))
+
+    def quote_age(self, symbol: str) -> tuple[int, bool] | None:
+        """(age in ns, too old to fill on) of the latest quote, by the engine's own stale rule."""
+        return self._engine.quote_age(normalize_symbol(symbol))
+
+    def estimate(self, symbol: str, side: str, qty: int, *, type: str, limit: Any = None,
+                 stop: Any = None) -> Estimate:
+        return self._acct.estimate(symbol, side, qty, type=type, limit=limit, stop=stop)
 
     def feed_health(self) -> FeedHealth:
-        return self._s.feed.health()
+        return self._feed_health()
 
     def now(self) -> int:
-        return self._s.engine.now
+        return self._engine.now
 
     def subscribe(self, callback: Callable[[Snapshot], None]) -> Callable[[], None]:
-        return self._s.subscribe(callback)
+        return self._subscribe(callback)
+
+    def subscribe_events(self, callback: Callable[[OrderUpdate], None]) -> Callable[[], None]:
+        """Call ``callback(update)`` for every committed change of this account's orders, in order."""
+        name, engine = self.account_name, self._engine
+
+        def on_events(events: list[Event]) -> None:
+            for e in events:
+                if e.account == name and isinstance(e, OrderEvent):
+                    stream = STREAM_NAMES.get(e.kind)
+                    if stream is not None:
+                        callback(OrderUpdate(stream, engine.order(name, e.order_id).view(), e.seq, e.ts))
+
+        return engine.subscribe(on_events)

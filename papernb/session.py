@@ -57,7 +57,7 @@ class Session:
         self.simulated = simulated
         self.feed_label = feed_label
         self.refresh_hz = refresh_hz
-        self.broker = LocalBroker(self)
+        self.broker = LocalBroker(account, feed_health=hub.health, subscribe=self.subscribe, simulated=simulated)
         self._subs: list[Callable[[Snapshot], None]] = []
         self._tasks: list[asyncio.Task] = []
         self._stoppers: list[Callable[[], Any]] = []

@@ -189,3 +189,11 @@ def test_bad_strategy_and_data_are_refused_clearly() -> None:
         pn.backtest({"ts": []}, dip_buyer, progress=False)
     with pytest.raises(pn.ConfigError, match="unknown setting"):
         pn.backtest(tape(), dip_buyer, progress=False, fill="touch")
+
+
+def test_equity_history_starts_at_the_first_quote_not_1970() -> None:
+    t0 = 1_704_205_800_000_000_000
+    quotes = [pn.Quote("AAPL", bid="189.90", ask="190.10", last="190.00", ts=t0 + i * 10**9) for i in range(5)]
+    res = pn.backtest(quotes, lambda ctx, q: None, progress=False)
+    assert res.equity["ts"].iloc[0] == pd.Timestamp(t0, unit="ns", tz="UTC")
+    assert res.account.equity_history()[0] == (t0, D("100000"))

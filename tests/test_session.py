@@ -4,6 +4,7 @@ written for backtests runs on them (``session.run``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from decimal import Decimal as D
 from pathlib import Path
@@ -69,5 +70,105 @@ def test_a_strategy_that_raises_is_stopped_and_the_session_keeps_its_quotes(tmp_
         o = session.account.buy("AAPL", 1)  # trading goes on without the strategy
         assert o.status is pn.OrderStatus.FILLED
         await session.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_live_strategy_hears_of_its_fills_as_a_backtest_does(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        hub = Hub()
+        session = _session(tmp_path, hub)
+        heard: list[tuple[str, int, D]] = []
+
+        class Dip:
+            def on_quote(self, ctx: pn.Account, q: pn.Quote) -> None:
+                if not ctx.orders():
+                    ctx.buy(q.symbol, 5, limit="189.50", tif="gtc")
+
+            def on_fill(self, ctx: pn.Account, f: pn.Fill) -> None:
+                heard.append((f.symbol, f.qty, f.price))
+
+        session.run(Dip)
+        hub.publish(pn.Quote("AAPL", bid="189.90", ask="190.10", last="190.00"))
+        assert heard == []
+        hub.publish(pn.Quote("AAPL", bid="189.20", ask="189.40", last="189.30"))  # reaches the limit
+        assert heard == [("AAPL", 5, D("189.50"))]
+        res = pn.backtest([pn.Quote("AAPL", bid="189.90", ask="190.10", last="190.00", ts=OLD),
+                           pn.Quote("AAPL", bid="189.20", ask="189.40", last="189.30", ts=OLD + 10**9)],
+                          Dip, progress=False)
+        assert len(res.fills) == 1  # the same strategy, the same one fill in a backtest
+        await session.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_ticker_publishes_between_once_and_ten_times_a_second(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        hub = Hub()
+        session = pn.connect("alice", db=str(tmp_path / "b.duckdb"), feed=hub, start=True, refresh_hz=4)
+        got: list[float] = []
+        session.subscribe(lambda s: got.append(time.monotonic()))
+        got.clear()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 2.0:  # quotes every 20 ms: something changes all the time
+            hub.publish(pn.Quote("AAPL", last=f"{190 + (len(got) % 7) / 100:.2f}"))
+            await asyncio.sleep(0.02)
+        busy = len(got) / (time.monotonic() - t0)
+        got.clear()
+        t1 = time.monotonic()
+        await asyncio.sleep(2.2)  # nothing changes: still at least once a second
+        quiet = len(got) / (time.monotonic() - t1)
+        await session.aclose()
+        assert 1.0 <= busy <= 10.0, busy
+        assert 0.5 <= quiet <= 10.0, quiet  # >= 1 per second, give or take one tick at the edges
+
+    asyncio.run(scenario())
+
+
+def test_connect_picks_its_feed_and_says_which(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        s = pn.connect("alice", db=str(tmp_path / "a.duckdb"), feed="sim", start=False)
+        assert (s.simulated, s.feed_label) == (True, "SIMULATED")
+        await s.aclose()
+        hub = Hub()
+        s = pn.connect("alice", db=str(tmp_path / "b.duckdb"), feed=hub, start=False)
+        assert (s.simulated, s.feed_label, s.feed) == (False, "your feed", hub)
+        await s.aclose()
+        csv = tmp_path / "q.csv"
+        csv.write_text("ts,symbol,bid,ask,last\n2024-01-02T14:30:00Z,AAPL,189.9,190.1,190.0\n")
+        s = pn.connect("alice", db=str(tmp_path / "c.duckdb"), feed=f"replay:{csv}", start=False)
+        assert (s.simulated, s.feed_label) == (False, "replay q.csv")
+        await s.aclose()
+        for bad in ("carrier-pigeon", "redis"):
+            try:
+                pn.connect("alice", db=str(tmp_path / "d.duckdb"), feed=bad, redis=None, start=False)
+            except pn.ConfigError as e:
+                assert bad in str(e) or "needs a URL" in str(e)
+            else:
+                raise AssertionError(f"feed {bad!r} was accepted")
+        # a refused connect leaves no book open: the file can be opened at once
+        pn.Engine(str(tmp_path / "d.duckdb")).close()
+
+    asyncio.run(scenario())
+
+
+def test_sync_close_releases_the_book_for_the_next_window(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        path = str(tmp_path / "b.duckdb")
+        s = pn.connect("alice", db=path, feed=Hub(), start=True)
+        try:
+            pn.Engine(path)
+        except pn.BookLocked as e:
+            assert "this process" in str(e)
+        else:
+            raise AssertionError("a second Engine opened a book the session holds")
+        s.close()
+        assert s.closed
+        again = pn.Engine(path)
+        assert again.accounts() == ["alice"]
+        again.close()
+        with contextlib.suppress(pn.BookClosed):
+            s.account.buy("AAPL", 1)
+            raise AssertionError("a closed session's account still trades")
 
     asyncio.run(scenario())

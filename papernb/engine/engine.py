@@ -267,6 +267,18 @@ class Engine:
         st = self.ledger.symbols.get(normalize_symbol(symbol))
         return st.quote if st else None
 
+    def quote_age(self, symbol: str) -> tuple[int, bool] | None:
+        """(age in ns, too old to fill on) of the latest quote of ``symbol``, or None when never quoted.
+
+        The one stale rule (``stale_after``) the matching uses; ages are never negative.
+        """
+        st = self.ledger.symbols.get(normalize_symbol(symbol))
+        q = st.quote if st is not None else None
+        if q is None:
+            return None
+        age = self._now - q._ts
+        return (age if age > 0 else 0), stale_reason(self._now, q, self._stale_ns) is not None
+
     def symbols(self) -> list[str]:
         """Every symbol this engine has seen a quote for since it was opened."""
         return sorted(s for s, st in self.ledger.symbols.items() if st.quote is not None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from decimal import Decimal
 from typing import Any
 
 import ipywidgets as widgets
@@ -126,14 +125,12 @@ class OrderTicket(Panel):
                  f'bid <span class="papernb-quote-bid">{esc(price(q.bid))}</span>',
                  f'ask <span class="papernb-quote-ask">{esc(price(q.ask))}</span>',
                  f'last <span class="papernb-quote-last">{esc(price(q.last))}</span>']
-        if q.ts is not None:
-            age = (self.broker.now() - q.ts) / 1e9
-            if age > 5:
-                parts.append(f'<span class="papernb-feed-stale">{int(age)} s old</span>')
+        age = self.broker.quote_age(sym)  # the engine's own stale rule, on the quote as it restamped it
+        if age is not None and age[1]:
+            parts.append(f'<span class="papernb-feed-stale">{int(age[0] / 1e9)} s old</span>')
         return " · ".join(parts), q
 
     def _estimate_html(self, q: Any) -> str:
-        snap = self.snapshot
         try:
             req = self.request()
         except PaperError as e:
@@ -141,27 +138,26 @@ class OrderTicket(Panel):
             if why.startswith("enter a"):  # a field not filled in yet: nothing to complain about
                 return '<span class="papernb-muted">Estimated cost: —</span>'
             return f'<span class="papernb-error">{esc(why[:1].upper() + why[1:])}</span>'
-        buy = req["side"] == "BUY"
-        typ = req["type"]
-        px: Decimal | None
-        if typ in _HAS_LIMIT:
-            px = req["limit"]
-        elif q is None:
-            px = None
-        else:
-            market = (q.ask if buy else q.bid) or q.last
-            px = market if typ == "MARKET" else (max(req["stop"], market) if buy and market else req["stop"])
-        if px is None:
+        try:  # what the engine itself would hold and check for this order, now
+            est = self.broker.estimate(req["symbol"], req["side"], req["qty"], type=req["type"],
+                                       limit=req["limit"], stop=req["stop"])
+        except PaperError as e:
+            return f'<span class="papernb-error">{esc(_sentence(str(e)))}</span>'
+        if est.refusal is not None:
+            return f'<span class="papernb-error papernb-est-refusal">Would be rejected: {esc(est.refusal)}</span>'
+        if est.price is None:
             return '<span class="papernb-muted">Estimated cost: — (no quote yet)</span>'
-        amount = px * req["qty"]
-        bp = snap.buying_power if snap is not None else None
-        if buy:
-            after = None if bp is None else bp - amount
-            cls = "papernb-down" if after is not None and after < 0 else ""
-            return (f'Estimated cost <b class="papernb-est-cost">{esc(money(amount))}</b> · buying power after '
-                    f'<b class="papernb-est-bp {cls}">{esc(money(after))}</b>')
-        return (f'Estimated proceeds <b class="papernb-est-cost">{esc(money(amount))}</b> · buying power '
-                f'<b class="papernb-est-bp">{esc(money(bp))}</b>')
+        amount = est.price * req["qty"]
+        fee = f" + {esc(money(est.commission))} commission" if est.commission else ""
+        if req["side"] == "BUY":
+            held = f" · reserves {esc(money(est.reserve_cash))}" if est.reserve_cash != amount + est.commission \
+                else ""
+            cls = "papernb-down" if est.buying_power_after < 0 else ""
+            return (f'Estimated cost <b class="papernb-est-cost">{esc(money(amount))}</b>{fee}{held} · buying power '
+                    f'after <b class="papernb-est-bp {cls}">{esc(money(est.buying_power_after))}</b>')
+        held = f" · reserves {esc(money(est.reserve_cash))}" if est.reserve_cash else ""
+        return (f'Estimated proceeds <b class="papernb-est-cost">{esc(money(amount))}</b>{fee}{held} · buying power '
+                f'<b class="papernb-est-bp">{esc(money(est.buying_power))}</b>')
 
     def _draw_summary(self) -> None:
         quote, q = self._quote_html()

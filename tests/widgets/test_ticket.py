@@ -21,8 +21,9 @@ def test_typing_symbol_shows_live_quote_and_estimate(tmp_path):
             assert text(t.summary.value, "papernb-ticket-estimate") == "Estimated cost: —"
             t.qty.value = "10"
             await t.settle()
+            # the engine's own reservation: a market buy holds the ask plus the 5% buffer
             assert text(t.summary.value, "papernb-ticket-estimate") == (
-                "Estimated cost $1,901.00 · buying power after $98,099.00")
+                "Estimated cost $1,901.00 · reserves $1,996.05 · buying power after $98,003.95")
             t.type.value = "LIMIT"
             await t.settle()
             assert t.limit.layout.display is None and t.stop.layout.display == "none"
@@ -35,7 +36,7 @@ def test_typing_symbol_shows_live_quote_and_estimate(tmp_path):
             t.side.value = "SELL"
             await t.settle()
             assert text(t.summary.value, "papernb-ticket-estimate") == (
-                "Estimated proceeds $1,800.00 · buying power $100,000.00")
+                "Would be rejected: not enough shares: you hold 0 AAPL")
             t.type.value = "STOP_LIMIT"
             await t.settle()
             assert t.limit.layout.display is None and t.stop.layout.display is None
@@ -201,3 +202,33 @@ def test_parse_helpers_accept_what_traders_type():
     assert parse_qty("+7") == 7
     assert str(parse_price("$1,234.50", "limit price")) == "1234.50"
     assert str(parse_price("0.1234", "limit price")) == "0.1234"
+
+
+def test_ticket_estimate_is_the_engines_own_reservation_and_says_what_it_would_refuse(tmp_path):
+    async def scenario():
+        async with live(tmp_path, starting_cash=1_000) as mk:
+            mk.quote("AAPL", bid=989.9, ask=990.1, last=990.0)
+            t = OrderTicket(mk.broker)
+            t.symbol.value, t.qty.value = "AAPL", "100"
+            await t.settle()
+            # 100 x 990.10 x 1.05 = 103,960.50: the engine would reject it, and the ticket says so
+            assert text(t.summary.value, "papernb-ticket-estimate") == (
+                "Would be rejected: not enough buying power: this order needs $103,960.50, you have $1,000.00")
+            t.close()
+
+    asyncio.run(scenario())
+
+
+def test_ticket_judges_a_quotes_age_as_the_engine_does_on_its_receive_time(tmp_path):
+    async def scenario():
+        async with live(tmp_path) as mk:
+            # a replay file's 2024 stamp, played live: restamped on arrival, so it is fresh
+            mk.quote("AAPL", bid=189.9, ask=190.1, last=190.0, ts=1_704_205_800_000_000_000)
+            t = OrderTicket(mk.broker)
+            t.symbol.value = "AAPL"
+            await t.settle()
+            assert text(t.summary.value, "papernb-ticket-quote") == (
+                "AAPL · bid $189.90 · ask $190.10 · last $190.00")
+            t.close()
+
+    asyncio.run(scenario())
