@@ -53,7 +53,7 @@ from . import events as ev
 from .account import Account, account_key, check_invariants, state_hash
 from .clock import next_close, previous_close
 from .ledger import Ledger, equity_units
-from .matching import fill_model, side_price, stale_reason, stop_reached
+from .matching import fill_model, marketable, side_price, stale_reason, stop_reached
 from .model import Estimate, Order, OrderStatus, OrderType, OrderView, Side, TimeInForce, transition
 from .risk import Risk
 from .state import AccountState, OrderState, SymbolBook
@@ -217,7 +217,8 @@ class Engine:
                 if st.orders:
                     for o in st.orders:  # closed orders leave the list at the commit, not during this loop
                         rest = o.rest
-                        if rest is not None:  # a resting limit: most quotes do not reach it (touch rule inline)
+                        if rest is not None:  # a resting limit: most quotes do not reach it (``marketable``
+                            # inline here: a call per order per quote would cost more than the check)
                             px = q._ask if o.buy else q._bid
                             if px is not None and (px > rest if o.buy else px < rest):
                                 if o.waiting is not None:
@@ -649,8 +650,7 @@ class Engine:
             return False
         if self.model.uses_sizes and not self.model.available(st, q, buy):  # type: ignore[arg-type]
             return False
-        px = side_price(q, buy)
-        return px > lim if buy else px < lim  # type: ignore[operator]
+        return not marketable(buy, side_price(q, buy), lim)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ time
     def _tick_clock(self) -> None:
@@ -869,11 +869,11 @@ class Engine:
         now = self._now
         if o.eligible > now:
             return
-        stale = self._stale_ns
-        if stale is not None and now - q._ts > stale:
+        why = stale_reason(now, q, self._stale_ns)
+        if why is not None:
             if o.waiting is None:
                 self.counters["waited_on_stale_quote"] += 1
-            o.waiting = stale_reason(now, q, stale)
+            o.waiting = why
             return
         buy = o.buy
         model = self.model
@@ -897,7 +897,7 @@ class Engine:
         else:
             lim = o.limit
             if o.fresh:
-                if (side_px <= lim) if buy else (side_px >= lim):  # type: ignore[operator]
+                if marketable(buy, side_px, lim):  # type: ignore[arg-type]
                     px = model.price(side_px, buy, lim)  # type: ignore[arg-type]
                 else:
                     self._emit(ev.OrderRested(self._seq + 1, now, o.account, o.id))
