@@ -22,6 +22,7 @@ from .engine import (
     TimeInForce,
 )
 from .errors import (
+    BacktestFinished,
     BadQuote,
     BookClosed,
     BookError,
@@ -64,6 +65,7 @@ __all__ = [
     "Side",
     "Snapshot",
     "TimeInForce",
+    "BacktestFinished",
     "BadQuote",
     "BookClosed",
     "BookError",

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import EngineConfig
-from .engine import Account, Engine
-from .errors import ConfigError, InvalidInput
+from .engine import Account, Engine, Order
+from .errors import BacktestFinished, ConfigError, InvalidInput
 from .feed.replay import QuoteTape
 from .quote import Quote
 from .strategy import Strategy, StrategyRunner
@@ -94,6 +94,66 @@ def _in_notebook() -> bool:
         return False
     ip = get_ipython()
     return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
+@dataclass
+class BacktestContext(Account):
+    """The account a backtest strategy trades: every command and read of an Account, but no way to
+    the engine (quotes come from the data only), and read-only once the run is over (so a result's
+    numbers, and ``journal_hash``, cannot change after the fact)."""
+
+    def __init__(self, engine: Engine, name: str) -> None:
+        super().__init__(engine, name)
+        self._running = True
+
+    @property
+    def engine(self) -> Engine:  # type: ignore[override]
+        raise InvalidInput("a backtest strategy cannot reach the engine: its quotes come from the data "
+                           "(use ctx.quote(symbol), ctx.now)")
+
+    def finish(self) -> None:
+        self._running = False
+
+    def _running_check(self) -> None:
+        if not self._running:
+            raise BacktestFinished("this backtest has finished: its account is read-only (run pn.backtest "
+                                   "again to trade)")
+
+    def buy(self, *args: Any, **kwargs: Any) -> Order:  # type: ignore[override]
+        self._running_check()
+        return super().buy(*args, **kwargs)
+
+    def sell(self, *args: Any, **kwargs: Any) -> Order:  # type: ignore[override]
+        self._running_check()
+        return super().sell(*args, **kwargs)
+
+    def submit(self, *args: Any, **kwargs: Any) -> Order:  # type: ignore[override]
+        self._running_check()
+        return super().submit(*args, **kwargs)
+
+    def replace(self, *args: Any, **kwargs: Any) -> Order:  # type: ignore[override]
+        self._running_check()
+        return super().replace(*args, **kwargs)
+
+    def cancel(self, order_id: Any) -> Order:
+        self._running_check()
+        return super().cancel(order_id)
+
+    def cancel_all(self, symbol: str | None = None) -> list[Order]:
+        self._running_check()
+        return super().cancel_all(symbol)
+
+    def close(self, symbol: str) -> list[Order]:
+        self._running_check()
+        return super().close(symbol)
+
+    def close_all(self) -> list[Order]:
+        self._running_check()
+        return super().close_all()
+
+    def reset(self, cash: Any = None) -> None:
+        self._running_check()
+        super().reset(cash)
 
 
 @dataclass
@@ -207,7 +267,8 @@ def _run(tape: QuoteTape, strat: Strategy, config: EngineConfig, progress: bool 
     build = time.perf_counter() - b0
     if first:
         book.advance(first[0].ts)  # the account (and its equity curve) starts at the first quote
-    ctx = book.account(account)
+    book.account(account)
+    ctx = BacktestContext(book, account)
     runner = StrategyRunner(strat, ctx)
     runner.start()
     bar = _progress(len(tape), progress)
@@ -233,6 +294,7 @@ def _run(tape: QuoteTape, strat: Strategy, config: EngineConfig, progress: bool 
         bar.close()
     runner.deliver_fills()
     runner.end()
+    ctx.finish()
     # building the quotes from the columns is loading, though it happens chunk by chunk during the run
     return BacktestResult(book, ctx, config, len(tape), tape.dropped, seconds - build, load_seconds + build, label)
 

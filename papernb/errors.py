@@ -14,6 +14,7 @@ that was wrong.
   - ``ReplaceRefused``: a replace the account cannot afford; the order stays as it was.
   - ``DuplicateClientOrderId``: a client order id reused with other parameters.
   - ``InvalidTransition``: a state-machine step that the transition table forbids.
+  - ``BacktestFinished``: a command on a backtest's account after its run.
   - ``BookError``: the book file itself (``.path`` names it).
     - ``BookLocked``: another owner (a process, or another Engine in this one) has it open.
     - ``BookClosed``: the book was closed; open it again to go on.
@@ -65,6 +66,10 @@ class DuplicateClientOrderId(PaperError):
 
 class InvalidTransition(PaperError):
     """An order state change that the transition table does not allow."""
+
+
+class BacktestFinished(PaperError):
+    """A backtest's account is read-only once the run is over."""
 
 
 class BookError(PaperError):

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import BadQuote, InvalidInput
-from .money import from_units, to_units
+from .money import from_units, read_decimal, to_units
 
 SYMBOL_RE = re.compile(r"^[A-Z0-9./$^_-]{1,32}$")
 _NS_MIN = 631_152_000 * 10**9  # 1990-01-01
@@ -26,7 +26,11 @@ def normalize_symbol(symbol: object) -> str:
     """Strip and upper-case a symbol, or raise ``InvalidInput`` naming it."""
     if not isinstance(symbol, str):
         raise InvalidInput(f"symbol must be text like 'AAPL', was {symbol!r}")
-    s = symbol.strip().upper()
+    s = symbol.strip()
+    if not s.isascii():  # "ß".upper() is "SS", the Kelvin sign folds to K: never guess a ticker
+        shown = symbol if len(symbol) <= 40 else symbol[:40] + "..."
+        raise InvalidInput(f"{shown!r} is not a valid symbol (ASCII letters, digits and ./$^_- , 1-32 characters)")
+    s = s.upper()
     if not SYMBOL_RE.match(s):
         shown = symbol if len(symbol) <= 40 else symbol[:40] + "..."
         raise InvalidInput(f"{shown!r} is not a valid symbol (letters, digits and ./$^_- , 1-32 characters)")
@@ -125,9 +129,9 @@ class Quote(tuple):
             if change_pct is None or change_pct == "":
                 chg = None
             else:
-                chg = Decimal(str(change_pct)) if not isinstance(change_pct, Decimal) else change_pct
-                if not chg.is_finite() or abs(chg) > 100_000:
-                    raise BadQuote(f"change_pct must be a finite percent, was {change_pct!r}")
+                chg = read_decimal(change_pct, "change_pct")
+                if abs(chg) > 100_000:
+                    raise BadQuote(f"change_pct must be a percent between -100000 and 100000, was {change_pct!r}")
             bsz = _size(bid_size, "bid_size")
             asz = _size(ask_size, "ask_size")
             if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):

@@ -238,6 +238,15 @@ def connect(account: str | None = None, *, db: str | None = None, feed: str | Hu
     """
     from .feed.redis_bus import RedisSubscriber, mask_url, redis_url
 
+    if start:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise ConfigError(
+                "pn.connect() runs the live feed on an asyncio event loop, and there is none here (a plain "
+                "script): in a script write `async def main(): session = pn.connect(...)` and run it with "
+                "`asyncio.run(main())`, or use pn.Engine(path) with book.on_quote(...) for no live feed; "
+                "notebooks and Voila already have a loop") from None
     name = account or os.environ.get("PAPERNB_ACCOUNT") or "trader"
     url = redis_url(redis)
     kind: str | Hub = feed if feed is not None else (os.environ.get("PAPERNB_FEED") or ("redis" if url else "sim"))

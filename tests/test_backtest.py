@@ -197,3 +197,24 @@ def test_equity_history_starts_at_the_first_quote_not_1970() -> None:
     res = pn.backtest(quotes, lambda ctx, q: None, progress=False)
     assert res.equity["ts"].iloc[0] == pd.Timestamp(t0, unit="ns", tz="UTC")
     assert res.account.equity_history()[0] == (t0, D("100000"))
+
+
+def test_a_backtests_account_is_read_only_after_the_run_and_the_engine_is_out_of_reach() -> None:
+    t0 = 1_704_205_800_000_000_000
+    quotes = [pn.Quote("AAPL", bid="189.90", ask="190.10", last="190.00", ts=t0 + i * 10**9) for i in range(3)]
+    reached: list[str] = []
+
+    def strategy(ctx: pn.Account, q: pn.Quote) -> None:
+        try:
+            ctx.engine.on_quote(pn.Quote("AAPL", last="1.00", ts=q.ts))
+        except pn.PaperError as e:
+            reached.append(str(e))
+        if not ctx.orders():
+            ctx.buy("AAPL", 1)
+
+    res = pn.backtest(quotes, strategy, progress=False)
+    assert reached and reached[0].startswith("a backtest strategy cannot reach the engine")
+    h = res.journal_hash
+    with pytest.raises(pn.BacktestFinished, match="this backtest has finished"):
+        res.account.buy("AAPL", 1)
+    assert res.journal_hash == h and len(res.orders) == 1

@@ -172,3 +172,13 @@ def test_sync_close_releases_the_book_for_the_next_window(tmp_path: Path) -> Non
             raise AssertionError("a closed session's account still trades")
 
     asyncio.run(scenario())
+
+
+def test_connect_in_a_plain_script_says_how_to_run_it(tmp_path: Path) -> None:
+    try:
+        pn.connect("alice", db=str(tmp_path / "b.duckdb"), feed=Hub())
+    except pn.ConfigError as e:
+        assert "asyncio.run(main())" in str(e) and "pn.Engine(path)" in str(e)
+    else:
+        raise AssertionError("connect without a loop did not explain itself")
+    pn.Engine(str(tmp_path / "b.duckdb")).close()  # and left no book open

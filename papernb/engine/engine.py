@@ -136,6 +136,7 @@ class Engine:
         self.counters = {"waited_on_stale_quote": 0, "listener_errors": 0, "write_failures": 0,
                          "checkpoint_errors": 0, "rebuilds": 0}
         self._last_listener_error: str | None = None
+        self._paused: str | None = None  # why nothing may fill now (the live feed is down), or None
         self._review_ns = int(cfg.review_seconds * _NS)
         self._stale_ns = None if cfg.stale_after is None else int(cfg.stale_after * _NS)
         self.model = fill_model(cfg)
@@ -279,6 +280,14 @@ class Engine:
             return None
         age = self._now - q._ts
         return (age if age > 0 else 0), stale_reason(self._now, q, self._stale_ns) is not None
+
+    def pause_fills(self, reason: str | None) -> None:
+        """Let nothing fill while ``reason`` holds (a live session: "feed disconnected"); None resumes.
+
+        Quotes still mark positions and orders are still accepted; open orders wait, showing the
+        reason.  Not state: a reopened book is not paused.
+        """
+        self._paused = reason
 
     def symbols(self) -> list[str]:
         """Every symbol this engine has seen a quote for since it was opened."""
@@ -868,6 +877,9 @@ class Engine:
     def _match(self, o: OrderState, q: Quote, st: SymbolBook) -> None:
         now = self._now
         if o.eligible > now:
+            return
+        if self._paused is not None:
+            o.waiting = self._paused
             return
         why = stale_reason(now, q, self._stale_ns)
         if why is not None:
