@@ -62,6 +62,19 @@ def _need_url(url: str | None) -> str:
     return u
 
 
+#: A seq further than this past the last one seen on the all-symbols stream of a (src, epoch)
+#: is suspicious, not a gap: a papernb publisher numbers every quote and loses at most a
+#: batch (10,000 quotes at the highest sim rate) per failed send, so a real gap is far smaller.
+MAX_SEQ_JUMP = 1_000_000
+#: ... and a seq above (seconds since its epoch + a day of clock skew) x this rate cannot be real
+#: (no publisher sends a million quotes a second): 10^18 injected with a real src and epoch.
+MAX_SEQ_RATE = 1_000_000
+_SKEW_SECONDS = 86_400
+#: A source that goes on from a suspicious jump for this many quotes, with nothing in between
+#: from where it was, is followed: that publisher really jumped.
+FOLLOW_JUMP_AFTER = 100
+
+
 def _reraise_if_cancelled() -> None:
     """Raise CancelledError if this task has a cancellation pending that redis-py swallowed.
 
@@ -217,7 +230,8 @@ class RedisSubscriber:
 
     def __init__(self, hub: Hub, url: str | None = None, *, symbols: Iterable[str] | None = None,
                  prefix: str = DEFAULT_PREFIX, backoff: float = 0.1, max_backoff: float = 5.0,
-                 epoch_silent: float = 10.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 epoch_silent: float = 10.0, monotonic: Callable[[], float] = time.monotonic,
+                 clock: Callable[[], int] = time.time_ns) -> None:
         self.hub = hub
         self.url = _need_url(url)
         self.names = _Names(prefix)
@@ -225,8 +239,9 @@ class RedisSubscriber:
         self._wanted = None if self.symbols is None else frozenset(self.symbols)
         self.backoff, self.max_backoff = backoff, max_backoff
         self.epoch_silent = epoch_silent  # seconds before a silent publisher epoch counts as gone
-        self.monotonic = monotonic
+        self.monotonic, self.clock = monotonic, clock
         self.stale = 0  # quotes older than what was already applied (normal around a resync)
+        self._jumps: dict[tuple[str | None, int], tuple[int, int]] = {}  # (src, epoch) -> (seq, run length)
         self.resyncs = 0
         self._order: dict[str | None, dict[str, tuple[int, int]]] = {}  # src -> symbol -> (epoch, seq)
         self._epoch_seen: dict[tuple[str | None, int], float] = {}  # (src, epoch) -> last seen
@@ -335,10 +350,13 @@ class RedisSubscriber:
         # quotes (a batch is one) is looked up once per run, not once per quote
         order, streams, wanted, seen = self._order, self._stream, self._wanted, self._epoch_seen
         now = self.monotonic()
+        wall = self.clock()
         run_src: object = self  # no quote's src: the first quote starts a run
         run_epoch = -1
         last: dict[str, tuple[int, int]] = {}
-        st_seq = 0
+        st_seq: int | None = None
+        limit = 0
+        suspicious = 0
         out = []
         for epoch, q in pairs:
             seq = q._seq
@@ -348,18 +366,34 @@ class RedisSubscriber:
                 continue
             src = q._src
             if src != run_src or epoch != run_epoch:
-                if stream and run_src is not self:
+                if stream and run_src is not self and st_seq is not None:
                     streams[run_src] = (run_epoch, st_seq)  # type: ignore[index]
                 run_src, run_epoch = src, epoch
                 last = order.get(src) or order.setdefault(src, {})
+                # the most quotes a publisher can have sent since its epoch (its start time)
+                limit = (max(0, wall - epoch) // 1_000_000_000 + _SKEW_SECONDS) * MAX_SEQ_RATE
                 if stream:
                     seen[(src, epoch)] = now
                     st = streams.get(src)
-                    st_seq = seq - 1 if st is None or st[0] != epoch else st[1]
-            if stream and seq > st_seq:
-                if seq > st_seq + 1:
-                    self.hub.gaps += seq - st_seq - 1
-                st_seq = seq
+                    st_seq = None if st is None or st[0] != epoch else st[1]
+            if seq > limit:
+                suspicious += 1
+                continue
+            if stream:
+                if st_seq is None:
+                    st_seq = seq - 1
+                if seq > st_seq:
+                    jump = seq - st_seq - 1
+                    if jump > MAX_SEQ_JUMP:
+                        if not self._follow(src, epoch, seq):
+                            suspicious += 1
+                            continue
+                    else:
+                        if jump:
+                            self.hub.gaps += jump
+                        if self._jumps:
+                            self._jumps.pop((src, epoch), None)  # back on track: a lone jump was noise
+                    st_seq = seq
             sym = q._sym
             if wanted is not None and sym not in wanted:
                 continue
@@ -372,9 +406,25 @@ class RedisSubscriber:
                     continue
             last[sym] = (epoch, seq)
             out.append(q)
-        if stream and run_src is not self:
+        if stream and run_src is not self and st_seq is not None:
             streams[run_src] = (run_epoch, st_seq)  # type: ignore[index]
+        if suspicious:
+            self.hub.count_suspicious(suspicious)
         return out
+
+    def _follow(self, src: str | None, epoch: int, seq: int) -> bool:
+        """A seq far past the stream's: suspicious, unless the source keeps going on from it."""
+        key = (src, epoch)
+        prev = self._jumps.get(key)
+        run = prev[1] + 1 if prev is not None and 0 < seq - prev[0] <= MAX_SEQ_JUMP else 1
+        if run >= FOLLOW_JUMP_AFTER:
+            del self._jumps[key]
+            log.warning("Redis source %s jumped to seq %d; following it", src, seq)
+            return True
+        if len(self._jumps) > 1000:
+            self._jumps.clear()
+        self._jumps[key] = (seq, run)
+        return False
 
 
 def _decode_values(values: Iterable[bytes | None]) -> dict[str, Quote]:
