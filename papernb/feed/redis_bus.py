@@ -23,13 +23,13 @@ import redis.asyncio as aredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PaperError
 from ..quote import Quote, normalize_symbol
 from .hub import Hub
 from .wire import decode, encode_many
 
-__all__ = ["DEFAULT_PREFIX", "RedisPublisher", "RedisSubscriber", "asnapshot", "mask_url", "redis_url",
-           "snapshot"]
+__all__ = ["DEFAULT_PREFIX", "RedisPublisher", "RedisSubscriber", "RedisUnavailable", "asnapshot", "check_url",
+           "mask_url", "ping", "redis_url", "snapshot"]
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +38,83 @@ _MAX_MESSAGE = 16 * 1024 * 1024  # a batch of 10k quotes is ~2 MB; anything far 
 _ERRORS = (redis.RedisError, OSError, asyncio.TimeoutError)
 
 
+class RedisUnavailable(PaperError, ConnectionError):
+    """A configured Redis that cannot be reached (or refuses us); the message names it, password masked."""
+
+
 def redis_url(url: str | None = None) -> str | None:
     """The Redis URL to use: the argument, else ``PAPERNB_REDIS_URL``, else None (in-process)."""
     return url or os.environ.get("PAPERNB_REDIS_URL") or None
 
 
+_SCHEMES = ("redis", "rediss", "unix")
+
+
+def check_url(url: str, what: str = "the Redis URL") -> str:
+    """``url`` if it is a Redis URL papernb can use, else ``ConfigError`` naming it (password masked).
+
+    ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` (TLS) or ``unix:///path``.
+    """
+    shown = mask_url(url) if isinstance(url, str) else repr(url)
+    hint = "use redis://[:password@]host[:port][/db], rediss://... (TLS) or unix:///path/to/redis.sock"
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigError(f"{what} is empty: {hint}")
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as e:
+        raise ConfigError(f"{what} {shown} is not a Redis URL ({e}): {hint}") from None
+    if parts.scheme.lower() not in _SCHEMES:
+        raise ConfigError(f"{what} {shown} is not a Redis URL (scheme {parts.scheme or 'missing'!r}): {hint}")
+    if parts.scheme.lower() == "unix":
+        if not parts.path:
+            raise ConfigError(f"{what} {shown} names no socket: {hint}")
+        return url
+    if not parts.hostname:
+        raise ConfigError(f"{what} {shown} names no host: {hint}")
+    if port is not None and not 0 < port < 65536:
+        raise ConfigError(f"{what} {shown} has no valid port: {hint}")
+    db = parts.path.strip("/")
+    if db and not (db.isascii() and db.isdigit()):
+        raise ConfigError(f"{what} {shown}: the database after the host must be a number like /0, was {db!r}")
+    return url
+
+
+def ping(url: str, timeout: float = 3.0) -> None:
+    """Connect, authenticate and PING once; ``RedisUnavailable`` with the URL and the cause if that fails.
+
+    For commands that must not start against a Redis that is not there (a recorder that
+    records nothing and exits 0 helps no one).  Long-running readers still retry.
+    """
+    check_url(url)
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout, retry=None)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as e:
+        raise RedisUnavailable(f"cannot reach Redis at {mask_url(url)}: {_cause(e)}") from None
+    finally:
+        with contextlib.suppress(Exception):
+            client.close()
+
+
+def _cause(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
 def mask_url(url: str) -> str:
     """The URL with any password replaced by ``***``, fit for logs and the UI."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    try:
+        parts = urlsplit(url)
+        password, port = parts.password, parts.port
+    except ValueError:  # a malformed URL: hide everything between "//" and "@", if there is one
+        head, sep, tail = url.partition("@")
+        return ("***@" + tail if "//" not in head else head.split("//", 1)[0] + "//***@" + tail) if sep else url
+    if password is None:
         return url
     host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
+    if port:
+        host += f":{port}"
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
@@ -59,7 +123,7 @@ def _need_url(url: str | None) -> str:
     u = redis_url(url)
     if u is None:
         raise ConfigError("no Redis configured: pass a URL (redis://host:6379) or set PAPERNB_REDIS_URL")
-    return u
+    return check_url(u, "the Redis URL" if url else "PAPERNB_REDIS_URL")
 
 
 #: A seq further than this past the last one seen on the all-symbols stream of a (src, epoch)
@@ -451,8 +515,8 @@ def snapshot(symbols: Iterable[str], url: str | None = None, *, prefix: str = DE
     client = redis.Redis.from_url(u, socket_connect_timeout=3, socket_timeout=5, retry=None)
     try:
         values = client.hmget(f"{prefix}:quotes", syms)
-    except redis.RedisError as e:
-        raise ConnectionError(f"cannot read quotes from Redis {mask_url(u)}: {e}") from None
+    except (redis.RedisError, OSError) as e:
+        raise RedisUnavailable(f"cannot read quotes from Redis at {mask_url(u)}: {_cause(e)}") from None
     finally:
         client.close()
     return _decode_values(values)
@@ -469,7 +533,7 @@ async def asnapshot(symbols: Iterable[str], url: str | None = None, *,
     try:
         values = await client.hmget(f"{prefix}:quotes", syms)
     except _ERRORS as e:
-        raise ConnectionError(f"cannot read quotes from Redis {mask_url(u)}: {e}") from None
+        raise RedisUnavailable(f"cannot read quotes from Redis at {mask_url(u)}: {_cause(e)}") from None
     finally:
         with contextlib.suppress(*_ERRORS):
             await client.aclose()
