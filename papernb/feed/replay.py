@@ -153,32 +153,59 @@ def _read_csv(p: Path) -> pa.Table:
         raise InvalidInput(f"{p.name} is empty: a quotes file needs a header row (symbol,ts,last,...) and rows")
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise InvalidInput(f"{p.name} is UTF-16 text: save it as CSV UTF-8 (in Excel: Save As, 'CSV UTF-8')")
-    # only an empty cell is missing: "N/A", "NaN" and the like are text, judged (and refused) as a price would be
-    convert = pcsv.ConvertOptions(null_values=[""], strings_can_be_null=True)
     try:
-        return _utf8_columns(p, pcsv.read_csv(p, convert_options=convert))
+        with pcsv.open_csv(p) as reader:  # the header (and a first guess at the types)
+            names = reader.schema.names
     except pa.ArrowInvalid as e:
-        msg = str(e)
-        if "Empty CSV file" in msg:
-            raise InvalidInput(f"{p.name} is empty: a quotes file needs a header row (symbol,ts,last,...) "
-                               f"and rows") from None
-        if "UTF8" in msg or "UTF-8" in msg:
-            raise InvalidInput(f"{p.name} is not UTF-8 text ({_first_bad_utf8(p)}): save it as CSV UTF-8 "
-                               f"(in Excel: Save As, 'CSV UTF-8')") from None
-        if "conversion error" not in msg:
-            raise InvalidInput(f"{p.name} cannot be read as CSV: {_one_line(msg)}") from None
+        raise _csv_error(p, e) from None
+    # only an empty cell is missing: "N/A", "NaN" and the like are text, judged (and refused) as a
+    # price would be; symbols and sources are text even when they look like numbers ("7203", "1.5")
+    text = {n for n in names if n.strip().lower() in _TEXT_COLUMNS}
+    tbl = None
+    try:
+        tbl = _read_csv_as(p, {n: pa.string() for n in text})
+    except pa.ArrowInvalid as e:
+        if "conversion error" not in str(e):
+            raise _csv_error(p, e) from None
+    if tbl is not None:
+        # "nan" written in a number column: Arrow reads it as NaN, which papernb takes for a missing
+        # value everywhere else; in a text file it is text, and judged as such
+        nan = [n for n, t in zip(tbl.column_names, tbl.schema.types, strict=True)
+               if pa.types.is_floating(t) and pc.any(pc.is_nan(tbl.column(n))).as_py()]
+        if not nan:
+            return tbl
+        text.update(nan)
+        try:
+            return _read_csv_as(p, {n: pa.string() for n in text})
+        except pa.ArrowInvalid as e:
+            if "conversion error" not in str(e):
+                raise _csv_error(p, e) from None
     # a column whose type was guessed from the first rows holds something else further down: read
     # every column as text and judge each cell (a bad cell drops its row, not the file)
     try:
-        with pcsv.open_csv(p) as reader:
-            names = reader.schema.names
-        return _utf8_columns(p, pcsv.read_csv(p, convert_options=pcsv.ConvertOptions(
-            null_values=[""], strings_can_be_null=True, column_types={n: pa.string() for n in names})))
-    except pa.ArrowException as e:
-        if "UTF8" in str(e) or "UTF-8" in str(e):
-            raise InvalidInput(f"{p.name} is not UTF-8 text ({_first_bad_utf8(p)}): save it as CSV UTF-8 "
-                               f"(in Excel: Save As, 'CSV UTF-8')") from None
-        raise InvalidInput(f"{p.name} cannot be read as CSV: {_one_line(e)}") from None
+        return _read_csv_as(p, {n: pa.string() for n in names})
+    except pa.ArrowInvalid as e:
+        raise _csv_error(p, e) from None
+
+
+_TEXT_COLUMNS = {alias for f in ("symbol", "src") for alias in _ALIASES[f]}
+
+
+def _read_csv_as(p: Path, types: dict[str, pa.DataType]) -> pa.Table:
+    import pyarrow.csv as pcsv
+
+    convert = pcsv.ConvertOptions(null_values=[""], strings_can_be_null=True, column_types=types)
+    return _utf8_columns(p, pcsv.read_csv(p, convert_options=convert))
+
+
+def _csv_error(p: Path, e: BaseException) -> InvalidInput:
+    msg = str(e)
+    if "Empty CSV file" in msg:
+        return InvalidInput(f"{p.name} is empty: a quotes file needs a header row (symbol,ts,last,...) and rows")
+    if "UTF8" in msg or "UTF-8" in msg:
+        return InvalidInput(f"{p.name} is not UTF-8 text ({_first_bad_utf8(p)}): save it as CSV UTF-8 "
+                            f"(in Excel: Save As, 'CSV UTF-8')")
+    return InvalidInput(f"{p.name} cannot be read as CSV: {_one_line(msg)}")
 
 
 def _utf8_columns(p: Path, tbl: pa.Table) -> pa.Table:
@@ -756,9 +783,10 @@ def read_tape(source: str | Path | pa.Table, *, table: str | None = None, query:
 
     sym_col = _plain(tbl.column(cols["symbol"]))
     if not pa.types.is_string(sym_col.type):
-        if not (pa.types.is_integer(sym_col.type) or pa.types.is_null(sym_col.type)):
-            raise InvalidInput(f"column {cols['symbol']!r} holds {sym_col.type}, not symbols")
-        sym_col = sym_col.cast(pa.string())
+        t = sym_col.type
+        if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_null(t)):
+            raise InvalidInput(f"column {cols['symbol']!r} holds {t}, not symbols")
+        sym_col = sym_col.cast(pa.string())  # a numeric ticker (7203)
     sym_col = pc.utf8_upper(pc.utf8_trim_whitespace(sym_col))
     matched, known = _np(pc.match_substring_regex(sym_col, SYMBOL_RE.pattern), pa.bool_())
     drops.add(cols["symbol"], ~known, "no symbol")
