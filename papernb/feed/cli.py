@@ -154,18 +154,25 @@ class _Printer:
         return None
 
 
-def _publisher(args: argparse.Namespace, src: str) -> RedisPublisher | _Printer:
+def _publisher(args: argparse.Namespace, src: str) -> tuple[RedisPublisher | _Printer, str]:
+    """The publisher (Redis reached, or stdout) and the line that says which."""
     url = _url(args, required=False)
     if url is None:
-        _say("papernb: no Redis configured (--redis URL or PAPERNB_REDIS_URL): printing quotes on stdout")
-        return _Printer(src)
+        return _Printer(src), "papernb: no Redis configured (--redis URL or PAPERNB_REDIS_URL): printing quotes on stdout"
     ping(url)  # an unreachable Redis is an error before anything is sent, not a feed that publishes nothing
-    _say(f"papernb: publishing {src} quotes to {mask_url(url)} (prefix {args.prefix}); Ctrl-C stops")
-    return RedisPublisher(url, prefix=args.prefix, src=src)
+    return (RedisPublisher(url, prefix=args.prefix, src=src),
+            f"papernb: publishing {src} quotes to {mask_url(url)} (prefix {args.prefix}); Ctrl-C stops")
 
 
-def _prepare_feed(args: argparse.Namespace) -> Callable[[Callable[[list[Quote]], object]], Coroutine[Any, Any, Any]]:
-    """Read and check the feed's input (nothing published yet): a coroutine factory that runs it."""
+_Runner = Callable[[Callable[[list[Quote]], object]], Coroutine[Any, Any, Any]]
+
+
+def _prepare_feed(args: argparse.Namespace, notes: list[str]) -> _Runner:
+    """Read and check the feed's input (nothing published yet): a coroutine factory that runs it.
+
+    What is worth saying about the input goes into ``notes``, said once everything is ready, so
+    that a command that fails says one line: why.
+    """
     src = args.src or args.source
     if args.source == "sim":
         market = SimulatedMarket(args.symbol_list, rate=args.rate, seed=args.seed, src=src)
@@ -175,24 +182,23 @@ def _prepare_feed(args: argparse.Namespace) -> Callable[[Callable[[list[Quote]],
         name = Path(args.file).name
         report = replay.report(name) if replay.dropped else None
         if report:
-            _say(f"papernb: {report}")
+            notes.append(f"papernb: {report}")
         if replay.ts_unit not in (None, "nanoseconds"):
-            _say(f"papernb: the times in {name} are read as {replay.ts_unit} since 1970 (by their size)")
+            notes.append(f"papernb: the times in {name} are read as {replay.ts_unit} since 1970 (by their size)")
         return replay.run
-    return _prepare_excel(args, src)
+    return _prepare_excel(args, src, notes)
 
 
-def _prepare_excel(args: argparse.Namespace, src: str) -> Callable[[Callable[[list[Quote]], object]],
-                                                                  Coroutine[Any, Any, Any]]:
+def _prepare_excel(args: argparse.Namespace, src: str, notes: list[str]) -> _Runner:
     path = Path(args.workbook)
     if not path.exists():
         raise InvalidInput(f"{path}: no such workbook")
     reader: Any = None
     try:
         reader = open_live(path, args.sheet)
-        _say(f"papernb: reading {path} live from Excel every {args.interval:g}s")
+        notes.append(f"papernb: reading {path} live from Excel every {args.interval:g}s")
     except ConfigError as e:
-        _say(f"papernb: {e}; reading the saved file {path}")
+        notes.append(f"papernb: {e}; reading the saved file {path}")
     if reader is None:
         reader = _SavedReader(path, args.sheet)
         rows = reader()  # a file that is not a workbook, a sheet without a header: said now, once
@@ -219,8 +225,11 @@ def _prepare_excel(args: argparse.Namespace, src: str) -> Callable[[Callable[[li
 
 async def _feed(args: argparse.Namespace) -> int:
     src = args.src or args.source
-    start = _prepare_feed(args)  # the input first: a bad file publishes nothing
-    pub = _publisher(args, src)
+    notes: list[str] = []
+    start = _prepare_feed(args, notes)  # the input first: a bad file publishes nothing
+    pub, where = _publisher(args, src)
+    for line in (*notes, where):
+        _say(line)
     try:
         await start(pub.publish)
     finally:
