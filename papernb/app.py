@@ -13,6 +13,7 @@ import asyncio
 import html
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -71,17 +72,68 @@ def voila_command(port: int, *, no_browser: bool = True, notebook: Path | None =
     ]
 
 
+_ACCOUNT_OK = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII).fullmatch
+
+
+def _checked(args: argparse.Namespace, environ: dict[str, str]) -> None:
+    """The app's command line, checked before Voila starts: one line and exit 2 (usage) or 1."""
+    from .cli import UsageError
+    from .errors import ConfigError, InvalidInput
+    from .feed.redis_bus import check_url, ping
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 1 and 65535 (0: any free port), was {args.port}")
+    if args.account is not None and not _ACCOUNT_OK(args.account.strip()):
+        raise UsageError(f"--account {args.account!r}: an account name is 1-32 of a-z, 0-9, _ and - "
+                         f"(case does not matter)")
+    if args.book:
+        book = Path(args.book).expanduser()
+        if book.is_dir():
+            raise InvalidInput(f"--book {book} is a folder; give a book file such as {book / 'paper.duckdb'}")
+        if not book.parent.is_dir():
+            raise InvalidInput(f"--book {book}: the folder {book.parent} does not exist")
+    feed = args.feed or environ.get("PAPERNB_FEED") or ("redis" if args.redis or environ.get("PAPERNB_REDIS_URL")
+                                                        else "sim")
+    if feed.startswith("replay:"):
+        if not Path(feed[7:]).expanduser().is_file():
+            raise InvalidInput(f"--feed {feed}: no such quotes file {feed[7:]}")
+    elif feed not in ("sim", "redis"):
+        raise UsageError(f"--feed must be sim, redis or replay:PATH, was {feed!r}")
+    url = args.redis or environ.get("PAPERNB_REDIS_URL")
+    if feed == "redis":
+        if not url:
+            raise UsageError("--feed redis needs a Redis URL: pass --redis redis://host:6379 or set PAPERNB_REDIS_URL")
+        try:
+            check_url(url, "--redis" if args.redis else "PAPERNB_REDIS_URL")
+        except ConfigError as e:
+            raise UsageError(str(e)) from None
+        ping(url)  # an app that would only show "disconnected": say so now, with the URL and the cause
+    elif args.redis:
+        try:
+            check_url(args.redis, "--redis")
+        except ConfigError as e:
+            raise UsageError(str(e)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``papernb app``: the embedded default (local book + simulated market) unless told otherwise."""
-    ap = argparse.ArgumentParser(prog="papernb app", description="Serve the papernb trading app with Voila.")
+    """``papernb app``: the embedded default (local book + simulated market) unless told otherwise.
+
+    A bad argument, an unreachable Redis or a missing file is one line on stderr (through
+    :func:`papernb.cli.run_command`) before Voila starts.
+    """
+    from .cli import ArgParser
+    from .errors import PaperError
+
+    ap = ArgParser(prog="papernb app", description="Serve the papernb trading app with Voila.")
     ap.add_argument("--port", type=int, default=8866)
     ap.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     ap.add_argument("--account", help="account name (PAPERNB_ACCOUNT, default 'trader')")
     ap.add_argument("--book", help="book file (PAPERNB_DB)")
     ap.add_argument("--feed", help="sim | redis | replay:PATH (PAPERNB_FEED)")
-    ap.add_argument("--redis", help="Redis URL (PAPERNB_REDIS_URL); implies --feed redis")
+    ap.add_argument("--redis", help="Redis URL (PAPERNB_REDIS_URL); implies --feed redis; must be reachable")
     args = ap.parse_args(argv)
     env = dict(os.environ)
+    _checked(args, env)
     for flag, var in (("account", "PAPERNB_ACCOUNT"), ("book", "PAPERNB_DB"), ("feed", "PAPERNB_FEED"),
                       ("redis", "PAPERNB_REDIS_URL")):
         value = getattr(args, flag)
@@ -90,8 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.redis and not args.feed:
         env["PAPERNB_FEED"] = "redis"
     if shutil.which("voila") is None and not _has_module("voila"):
-        print("papernb app needs Voila: pip install 'papernb[app]'", file=sys.stderr)
-        return 2
+        raise PaperError("papernb app needs Voila: pip install 'papernb[app]'")
     port = args.port or _free_port()
     print(f"papernb app on http://127.0.0.1:{port}/  (Ctrl-C to stop; logs in {log_dir()})", flush=True)
     try:

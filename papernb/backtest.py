@@ -34,21 +34,28 @@ from .strategy import Strategy, StrategyRunner
 __all__ = ["BacktestResult", "backtest", "compare_fills", "load", "load_tape"]
 
 
-def load(data: Any, *, table: str | None = None, query: str | None = None) -> tuple[list[Quote], int]:
+def load(data: Any, *, table: str | None = None, query: str | None = None,
+         tz: str | None = None) -> tuple[list[Quote], int]:
     """Quotes in time order from a DataFrame, CSV/Parquet/DuckDB path, Arrow table or list.
 
     Returns ``(quotes, rows dropped)``; a missing or unusable column is a clear error
-    naming it.
+    naming it.  ``tz`` is the time zone of times written without one ("America/New_York").
     """
-    tape = load_tape(data, table=table, query=query)
+    tape = load_tape(data, table=table, query=query, tz=tz)
     return tape.quotes(), tape.dropped
 
 
-def load_tape(data: Any, *, table: str | None = None, query: str | None = None) -> QuoteTape:
+def load_tape(data: Any, *, table: str | None = None, query: str | None = None,
+              tz: str | None = None) -> QuoteTape:
     """What :func:`load` reads, as a :class:`~papernb.feed.replay.QuoteTape`: validated columns
-    whose quotes are built a chunk at a time while a backtest runs (faster, and small)."""
-    from .feed.replay import read_tape
+    whose quotes are built a chunk at a time while a backtest runs (faster, and small).
 
+    Bad rows are dropped and counted (``tape.dropped``), the first few kept with their row,
+    column and value (``tape.problems``); data that cannot be used at all raises a
+    ``PaperError`` saying why."""
+    from .feed.replay import check_tz, read_tape, table_from_pandas
+
+    check_tz(tz)
     if isinstance(data, QuoteTape):
         return data
     if isinstance(data, list | tuple):
@@ -61,18 +68,14 @@ def load_tape(data: Any, *, table: str | None = None, query: str | None = None) 
         quotes.sort(key=lambda q: q.ts)
         return QuoteTape.from_quotes(quotes)
     if isinstance(data, str | Path):
-        return read_tape(data, table=table, query=query)
+        return read_tape(data, table=table, query=query, tz=tz)
     import pandas as pd
     import pyarrow as pa
 
     if isinstance(data, pd.DataFrame):
-        df = data
-        for col in df.columns:
-            if isinstance(df[col].dtype, pd.DatetimeTZDtype):
-                df = df.assign(**{col: df[col].dt.tz_convert("UTC")})
-        return read_tape(pa.Table.from_pandas(df, preserve_index=False))
+        return read_tape(table_from_pandas(data), tz=tz, what="the DataFrame")
     if isinstance(data, pa.Table):
-        return read_tape(data)
+        return read_tape(data, tz=tz)
     raise InvalidInput(f"backtest data must be a DataFrame, a CSV/Parquet/DuckDB path, an Arrow table or a list "
                        f"of quotes, not {type(data).__name__}")
 
@@ -197,6 +200,7 @@ class BacktestResult:
         orders = self.account.orders()
         st.update({
             "quotes": self.quotes, "rows_dropped": self.dropped,
+            "bad_rows": [str(p) for p in self.extra.get("bad_rows", ())],
             "orders": len(orders),
             "filled": sum(o.status.value == "FILLED" for o in orders),
             "cancelled": sum(o.status.value == "CANCELLED" for o in orders),
@@ -238,11 +242,12 @@ class BacktestResult:
 
 def backtest(data: Any, strategy: Any, *, cash: Any = None, progress: bool | None = None,
              account: str = "backtest", table: str | None = None, query: str | None = None,
-             label: str = "", **settings: Any) -> BacktestResult:
+             label: str = "", tz: str | None = None, **settings: Any) -> BacktestResult:
     """Run ``strategy`` over ``data`` on a fresh ``:memory:`` engine; see the module docstring.
 
-    ``cash`` is ``starting_cash``; the other keywords are :class:`~papernb.EngineConfig`
-    fields (``fill_model``, ``commission``, ``review_seconds`` ...).
+    ``cash`` is ``starting_cash``; ``tz`` the time zone of times written without one; the
+    other keywords are :class:`~papernb.EngineConfig` fields (``fill_model``, ``commission``,
+    ``review_seconds`` ...).
     """
     if cash is not None:
         if "starting_cash" in settings:
@@ -251,11 +256,13 @@ def backtest(data: Any, strategy: Any, *, cash: Any = None, progress: bool | Non
     config = EngineConfig.build(EngineConfig(), **settings)  # backtests ignore PAPERNB_* settings
     strat = Strategy(strategy)
     t0 = time.perf_counter()
-    tape = load_tape(data, table=table, query=query)
+    tape = load_tape(data, table=table, query=query, tz=tz)
     if config.fill_model == "size" and len(tape) and not tape.has_sizes:
         raise ConfigError("fill_model 'size' needs bid_size/ask_size in the data, and it has none")
     t1 = time.perf_counter()
-    return _run(tape, strat, config, progress, account, label, t1 - t0)
+    res = _run(tape, strat, config, progress, account, label, t1 - t0)
+    res.extra.setdefault("bad_rows", list(tape.problems))
+    return res
 
 
 def _run(tape: QuoteTape, strat: Strategy, config: EngineConfig, progress: bool | None, account: str,
@@ -310,7 +317,7 @@ def compare_fills(data: Any, strategy: Any, models: Iterable[Any] = ("touch", "t
     """
     import pandas as pd
 
-    tape = load_tape(data)
+    tape = load_tape(data, tz=settings.pop("tz", None))
     cols: dict[str, dict[str, Any]] = {}
     for m in models:
         spec = {"fill_model": m} if isinstance(m, str) else dict(m)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import ConfigError, InvalidInput
-from .money import from_units, to_units
+from .money import from_units, read_decimal, to_units
 
 FILL_MODELS = ("touch", "through", "size", "slippage")
 _SLIPPAGE_RE = re.compile(r"^slippage\(\s*([0-9.]+)\s*\)$")
@@ -62,20 +62,47 @@ def _commission(value: Any) -> Commission:
     return c
 
 
+#: Longest review window or staleness limit: a year.  Longer is a typo (1e300 was an overflow deep
+#: in the engine), and nanosecond arithmetic stays exact below it.
+MAX_SECONDS = 366 * 86_400
+#: The words a boolean setting (``PAPERNB_SHORT_SELLING``) may be, in any case.
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+_CLOSE_RE = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*", re.ASCII)
+
+
 def _seconds(value: Any, name: str, allow_none: bool) -> float | None:
     if value is None:
         if allow_none:
             return None
         raise ConfigError(f"{name} must be a number of seconds")
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+    if isinstance(value, bool):
         raise ConfigError(f"{name} must be a number of seconds, was {value!r}")
     try:
-        s = float(value)
-    except ValueError:
+        d = read_decimal(value, name)
+    except InvalidInput:
         raise ConfigError(f"{name} must be a number of seconds, was {value!r}") from None
-    if not (s >= 0) or s == float("inf"):
-        raise ConfigError(f"{name} must be zero or more seconds, was {value!r}")
-    return s
+    if not 0 <= d <= MAX_SECONDS:
+        raise ConfigError(f"{name} must be between 0 and {MAX_SECONDS:,} seconds (a year), was {value!r}")
+    return float(d)
+
+
+def _number(value: Any, name: str, example: str) -> Decimal:
+    """A setting read as money.read_decimal reads numbers (ASCII digits, no "1_0")."""
+    try:
+        return read_decimal(value, name)
+    except InvalidInput:
+        raise ConfigError(f"{name} must be a number like {example}, was {value!r}") from None
+
+
+def parse_bool(raw: str, what: str) -> bool:
+    """``1/true/yes/on`` or ``0/false/no/off`` (any case); anything else is a ConfigError naming them."""
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{what} must be one of {', '.join(TRUE_WORDS)} or {', '.join(FALSE_WORDS)}, was {raw!r}")
 
 
 @dataclass(frozen=True)
@@ -125,28 +152,24 @@ class EngineConfig:
             raise ConfigError(f"fill_model must be one of {', '.join(FILL_MODELS)} or slippage(bps), "
                               f"was {self.fill_model!r}")
         set_(self, "fill_model", fm)
-        try:
-            slip_d = Decimal(str(slip))
-        except ArithmeticError:
-            raise ConfigError(f"slippage_bps must be a number, was {slip!r}") from None
+        slip_d = _number(slip, "slippage_bps", "5")
         if not slip_d.is_finite() or slip_d < 0 or slip_d > 10_000:
             raise ConfigError(f"slippage_bps must be between 0 and 10000, was {slip!r}")
         set_(self, "slippage_bps", slip_d)
         set_(self, "commission", _commission(self.commission))
         if not isinstance(self.short_selling, bool):
             raise ConfigError(f"short_selling must be True or False, was {self.short_selling!r}")
-        try:
-            buf = Decimal(str(self.market_buffer))
-        except ArithmeticError:
-            raise ConfigError(f"market_buffer must be a fraction like 0.05, was {self.market_buffer!r}") from None
+        buf = _number(self.market_buffer, "market_buffer", "0.05")
         if not buf.is_finite() or not 0 <= buf <= 1:
             raise ConfigError(f"market_buffer must be between 0 and 1, was {self.market_buffer!r}")
         set_(self, "market_buffer", buf)
         close = self.session_close
         if isinstance(close, str):
+            m = _CLOSE_RE.fullmatch(close)
             try:
-                hh, mm = close.split(":")
-                close = time(int(hh), int(mm))
+                if m is None:
+                    raise ValueError
+                close = time(int(m.group(1)), int(m.group(2)))
             except ValueError:
                 raise ConfigError(f"session_close must look like 16:00, was {self.session_close!r}") from None
         if not isinstance(close, time):
@@ -180,10 +203,16 @@ class EngineConfig:
             raw = env.get("PAPERNB_" + name.upper())
             if raw is None or raw == "":
                 continue
+            var = "PAPERNB_" + name.upper()
             if name == "short_selling":
-                kw[name] = raw.strip().lower() in ("1", "true", "yes", "on")
+                kw[name] = parse_bool(raw, var)
             elif name == "stale_after" and raw.strip().lower() in ("none", "off", "never"):
                 kw[name] = None
             else:
                 kw[name] = raw
+        for name, value in kw.items():  # a bad variable is named in the error, not just its field
+            try:
+                cls(**{name: value})
+            except ConfigError as e:
+                raise ConfigError(f"PAPERNB_{name.upper()}={value!r}: {e}") from None
         return cls(**kw)

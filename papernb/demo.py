@@ -6,10 +6,13 @@ install: if this prints an account, papernb works on this machine.
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 from collections.abc import Sequence
+from pathlib import Path
 
+from .cli import ArgParser
 from .engine import Engine
+from .errors import InvalidInput
 from .money import fmt_money, to_units
 from .quote import Quote
 
@@ -22,10 +25,30 @@ def _money(x: object) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="papernb demo", description=__doc__)
-    ap.add_argument("--book", default=":memory:", help="book file (default: a throwaway :memory: book)")
+    """The demo on a new book: an existing file is refused (the demo would trade in it), and a book
+    the demo could not finish is removed (nothing half-done is left behind)."""
+    ap = ArgParser(prog="papernb demo", description=__doc__)
+    ap.add_argument("--book", default=":memory:", help="a new book file (default: a throwaway :memory: book)")
     args = ap.parse_args(argv)
-    with Engine(args.book) as book:
+    if args.book == ":memory:":
+        return _demo(args.book)
+    path = Path(args.book).expanduser()
+    if path.exists():
+        raise InvalidInput(f"--book {path} exists already: the demo trades in a new book; give a new file name "
+                           f"(or leave --book out for a throwaway in-memory book)")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"--book {path}: the folder {path.parent} does not exist")
+    try:
+        return _demo(str(path))
+    except BaseException:
+        for leftover in (path, path.with_name(path.name + ".wal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
+        raise
+
+
+def _demo(book_path: str) -> int:
+    with Engine(book_path) as book:
         acct = book.account("demo")
         print(f"opened account {acct.name!r} with {_money(acct.snapshot().cash)}")
         book.on_quote(Quote("AAPL", bid=189.90, ask=190.10, last=190.00, ts=T0))

@@ -22,16 +22,18 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadQuote, ConfigError
+from ..errors import BadQuote, ConfigError, InvalidInput
+from ..money import read_decimal
 from ..quote import Quote
 from .sim import publish_batch
-from .wire import build, price_units
+from .wire import _MAX_PCT, _MAX_SIZE, build, price_units, read_pct
 
-__all__ = ["ExcelSource", "Layout", "LiveWorkbook", "ParsedBlock", "open_live", "parse_block", "read_saved"]
+__all__ = ["ExcelSource", "Layout", "LiveWorkbook", "ParsedBlock", "column_letter", "explain_no_quotes",
+           "formula_rows_without_values", "open_live", "parse_block", "read_saved"]
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,11 @@ def _symbol_cell(cell: Any) -> str | None:
 
 
 def _number(cell: Any) -> Decimal | None:
-    """A numeric-looking cell as Decimal: floats via str, ``$1,234.50``, bond 32nds ``111'16``."""
+    """A numeric-looking cell as Decimal: floats via repr, ``$1,234.50``, bond 32nds ``111'16``.
+
+    Text is read by :func:`papernb.money.read_decimal`, the one number reader: ASCII digits,
+    commas only between thousands (``"189,50"`` is refused, not read as 18950), no ``1_0``.
+    """
     if cell is None:
         return None
     t = type(cell)
@@ -98,7 +104,7 @@ def _number(cell: Any) -> Decimal | None:
         return Decimal(repr(cell)) if cell == cell and abs(cell) != float("inf") else None
     if t is int:
         return Decimal(cell)
-    if t is not str:
+    if t is bool or t is not str:
         raise BadQuote(f"not a number: {cell!r}")
     text = _text(cell)
     if text is None:
@@ -109,11 +115,17 @@ def _number(cell: Any) -> Decimal | None:
         frac = Decimal(n32) + (_QUARTERS.get(q, Decimal(q or 0) / 10) if dec is None else Decimal("0." + dec))
         v = Decimal(whole) + frac / 32
         return -v if sign == "-" else v
-    text = text.replace(",", "").replace("$", "")
     try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise BadQuote(f"not a number: {cell[:40]!r}") from None
+        return read_decimal(text, "the cell")
+    except InvalidInput:
+        raise BadQuote(f"not a number: {_shown(cell)}") from None
+
+
+def _shown(cell: Any) -> str:
+    """A cell's value for a message: text quoted (cut at 40 characters), numbers as they are."""
+    if not isinstance(cell, str):
+        return str(cell)
+    return repr(cell if len(cell) <= 40 else cell[:40] + "...")
 
 
 def _price(cell: Any, name: str) -> int | None:
@@ -138,23 +150,20 @@ def _size(cell: Any) -> int | None:
     d = _number(cell)
     if d is None:
         return None
-    if d != d.to_integral_value() or d < 0:
-        raise BadQuote(f"a size must be a whole number, was {cell!r}")
+    if d != d.to_integral_value() or not 0 <= d <= _MAX_SIZE:  # bounded before int(): "1e999999"
+        raise BadQuote(f"a size must be a whole number from 0 to {_MAX_SIZE}, was {_shown(cell)}")
     return int(d)
 
 
 def _percent(cell: Any) -> Decimal | None:
     """Numeric cells are Excel percent cells (a fraction: 0.0123 shows as 1.23%); text is
-    read as written, with or without a % sign ("1.23%" and "1.23" both mean 1.23 points)."""
+    read as written, with or without a % sign ("1.23%" and "1.23" both mean 1.23 points).
+    Either way the result is bounded as every source's is (``wire.check_pct``)."""
     if isinstance(cell, str):
         t = _text(cell)
         if t is None:
             return None
-        try:
-            d = Decimal(t.rstrip("%").strip().replace(",", ""))
-        except InvalidOperation:
-            raise BadQuote(f"not a percent: {cell[:40]!r}") from None
-        return d if d.is_finite() else None
+        return read_pct(t)
     if type(cell) is float and cell == cell:
         v = _pct_cache.get(cell)
         if v is not None:
@@ -164,6 +173,9 @@ def _percent(cell: Any) -> Decimal | None:
         return None
     v = d.scaleb(2)  # x 100 by moving the exponent: 0.0123 -> 1.23, not 1.2300
     v = v.quantize(_ONE) if v.as_tuple().exponent > 0 else v
+    if not v.is_finite() or abs(v) > _MAX_PCT:
+        raise BadQuote(f"change_pct must be a percent between -{_MAX_PCT} and {_MAX_PCT}: the percent cell "
+                       f"holds {_shown(cell)}, which is {v:,f}%")
     if type(cell) is float:
         if len(_pct_cache) > 100_000:
             _pct_cache.clear()
@@ -174,12 +186,23 @@ def _percent(cell: Any) -> Decimal | None:
 _pct_cache: dict[float, Decimal] = {}  # RTD percent cells repeat: parse each value once
 
 
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: a column as Excel names it."""
+    name = ""
+    index += 1
+    while index:
+        index, r = divmod(index - 1, 26)
+        name = chr(65 + r) + name
+    return name
+
+
 class Layout:
     """Which column holds which field, found from the header row."""
 
-    def __init__(self, header_row: int, columns: dict[str, int]) -> None:
+    def __init__(self, header_row: int, columns: dict[str, int], headers: Sequence[Any] = ()) -> None:
         self.header_row, self.columns = header_row, dict(columns)
         self.width = max(columns.values()) + 1
+        self.headers = [str(h).strip() if h is not None else "" for h in headers]
         idx = [columns.get(f, -1) for f in ("symbol", "last", "mark", "bid", "ask", "bid_size", "ask_size",
                                               "change_pct", "net_change", "close")]
         self._idx = idx
@@ -200,44 +223,73 @@ class Layout:
                 if f is not None and f not in cols:
                     cols[f] = c
             if "symbol" in cols and ({"last", "mark"} & cols.keys() or {"bid", "ask"} <= cols.keys()):
-                return cls(r, cols)
+                return cls(r, cols, row)
         raise ConfigError("no header row found: the sheet needs a SYMBOL column and LAST (or BID and ASK) "
                           "in its first rows; see the template workbook")
 
-    def quote(self, row: Sequence[Any], ts: int | None, src: str | None = "excel") -> Quote | None:
+    def cell_name(self, col: int, rownum: int | None, origin: tuple[int, int] = (1, 1)) -> str:
+        """``PERCENT_CHANGE cell H5`` for a column index of the block and a sheet row number."""
+        header = self.headers[col] if col < len(self.headers) and self.headers[col] else "the"
+        ref = column_letter(col + origin[1] - 1) + ("" if rownum is None else str(rownum))
+        return f"{header} cell {ref}"
+
+    def quote(self, row: Sequence[Any], ts: int | None, src: str | None = "excel", rownum: int | None = None,
+              origin: tuple[int, int] = (1, 1)) -> Quote | None:
         """One data row -> Quote; None for a row that is blank or still loading; ``BadQuote``
-        for a row whose values cannot be a quote (crossed, negative, garbage)."""
+        for a row whose values cannot be a quote (crossed, negative, garbage), naming the cell
+        (``rownum`` is the row's number on the sheet, ``origin`` the sheet row and column of
+        the block's top-left cell)."""
         if len(row) < self.width:
             row = [*row, *([None] * (self.width - len(row)))]
         i_sym, i_last, _, i_bid, i_ask, i_bsz, i_asz, i_pct, i_net, i_close = self._idx
         sym = _symbol_cell(row[i_sym])
         if sym is None:
             return None
-        last = _price(row[i_last], self._last_name) if i_last >= 0 else None
-        bid = _price(row[i_bid], "bid") if i_bid >= 0 else None
-        ask = _price(row[i_ask], "ask") if i_ask >= 0 else None
-        if last is None and (not bid or not ask):
-            return None  # nothing loaded yet: not an error, RTD cells fill in over a few seconds
-        chg = _percent(row[i_pct]) if i_pct >= 0 else None
-        if chg is None and last:
-            chg = self._derived_pct(last, row[i_net] if i_net >= 0 else None, row[i_close] if i_close >= 0 else None)
-        return build(sym, bid, ask, last, ts, change_pct=chg, bid_size=_size(row[i_bsz]) if i_bsz >= 0 else None,
-                     ask_size=_size(row[i_asz]) if i_asz >= 0 else None, src=src)
+        col = -1
+        try:
+            col = i_last
+            last = _price(row[i_last], self._last_name) if i_last >= 0 else None
+            col = i_bid
+            bid = _price(row[i_bid], "bid") if i_bid >= 0 else None
+            col = i_ask
+            ask = _price(row[i_ask], "ask") if i_ask >= 0 else None
+            if last is None and (not bid or not ask):
+                return None  # nothing loaded yet: not an error, RTD cells fill in over a few seconds
+            col = i_pct
+            chg = _percent(row[i_pct]) if i_pct >= 0 else None
+            if chg is None and last:
+                col = i_net
+                net = _number(row[i_net]) if i_net >= 0 else None
+                col = i_close if net is None else i_net
+                chg = self._derived_pct(last, net, row[i_close] if net is None and i_close >= 0 else None)
+            col = i_bsz
+            bsz = _size(row[i_bsz]) if i_bsz >= 0 else None
+            col = i_asz
+            asz = _size(row[i_asz]) if i_asz >= 0 else None
+            col = -1
+            return build(sym, bid, ask, last, ts, change_pct=chg, bid_size=bsz, ask_size=asz, src=src)
+        except BadQuote as e:
+            if col < 0:
+                raise
+            raise BadQuote(f"{self.cell_name(col, rownum, origin)} = {_shown(row[col])}: {e}") from None
 
     @staticmethod
-    def _derived_pct(last: int, net: Any, close: Any) -> Decimal | None:
-        """change_pct from NET_CHANGE (prev close = last - net) or from a previous CLOSE."""
+    def _derived_pct(last: int, net: Decimal | None, close: Any) -> Decimal | None:
+        """change_pct from NET_CHANGE (prev close = last - net) or from a previous CLOSE cell."""
         prev: Decimal | None = None
-        d = _number(net)
-        if d is not None:
-            prev = Decimal(last) / 10_000 - d
+        if net is not None:
+            prev = Decimal(last) / 10_000 - net
         else:
             c = _number(close)
             if c is not None:
                 prev = c
         if prev is None or prev <= 0:
             return None
-        return ((Decimal(last) / 10_000 - prev) * 100 / prev).quantize(_CENT_PCT)
+        pct = ((Decimal(last) / 10_000 - prev) * 100 / prev).quantize(_CENT_PCT)
+        if abs(pct) > _MAX_PCT:
+            raise BadQuote(f"the previous close it gives ({prev}) makes a change of {pct:,f}%, beyond the "
+                           f"+-{_MAX_PCT}% papernb accepts")
+        return pct
 
 
 @dataclass
@@ -249,21 +301,24 @@ class ParsedBlock:
     problems: list[str] = field(default_factory=list)
 
 
-def parse_block(rows: Sequence[Sequence[Any]], *, ts: int | None = None, src: str | None = "excel") -> ParsedBlock:
+def parse_block(rows: Sequence[Sequence[Any]], *, ts: int | None = None, src: str | None = "excel",
+                origin: tuple[int, int] = (1, 1)) -> ParsedBlock:
     """A 2-D block of cell values (header row first, title rows above it allowed) -> quotes.
 
     Pure: no Excel, no clock (``ts`` stamps every quote; RTD carries no time of its own).
     Rows that are blank or still loading are skipped; rows that cannot be a quote are
-    counted in ``dropped`` with a line in ``problems``.
+    counted in ``dropped`` with a line in ``problems`` naming the sheet row and the cell
+    (``origin``: the sheet row and column of the block's top-left cell).
     """
     layout = Layout.find(rows)
     out = ParsedBlock([])
-    for row in rows[layout.header_row + 1:]:
+    first = layout.header_row + 1
+    for i, row in enumerate(rows[first:], start=first + origin[0]):
         try:
-            q = layout.quote(row, ts, src)
+            q = layout.quote(row, ts, src, i, origin)
         except BadQuote as e:
             out.dropped += 1
-            out.problems.append(str(e))
+            out.problems.append(f"row {i} ({_symbol_cell(row[layout.columns['symbol']])}): {e}")
             continue
         if q is not None:
             out.quotes.append(q)
@@ -297,7 +352,11 @@ class ExcelSource:
         return self.poll_block(rows)
 
     def poll_block(self, rows: Sequence[Sequence[Any]]) -> list[Quote]:
-        """:meth:`poll` on a block already read (the reading happens on the Excel thread)."""
+        """:meth:`poll` on a block already read (the reading happens on the Excel thread).
+
+        The reader may say where the block starts on the sheet (an ``origin`` attribute:
+        sheet row and column of its top-left cell, 1-based), so that problems name cells.
+        """
         self.polls += 1
         if not rows:
             return []
@@ -312,7 +371,9 @@ class ExcelSource:
         due = now - self.reemit_after
         out = []
         last = self._last
-        for row in rows[layout.header_row + 1:]:
+        origin = getattr(self.read, "origin", (1, 1))
+        first = layout.header_row + 1
+        for rownum, row in enumerate(rows[first:], start=first + origin[0]):
             key = tuple(row)
             sym_i = layout.columns["symbol"]
             sym = _symbol_cell(row[sym_i]) if sym_i < len(row) else None
@@ -328,12 +389,12 @@ class ExcelSource:
                 out.append(q)
                 continue
             try:
-                q = layout.quote(row, ts, self.src)
+                q = layout.quote(row, ts, self.src, rownum, origin)
             except BadQuote as e:
                 if self._bad.get(sym) != key:  # count a bad row once, not on every poll
                     self._bad[sym] = key
                     self.dropped += 1
-                    log.warning("Excel row %s dropped: %s", sym, e)
+                    log.warning("Excel row %d (%s) dropped: %s", rownum, sym, e)
                 continue
             if q is not None:
                 last[sym] = (key, now, q)
@@ -376,20 +437,109 @@ class ExcelSource:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
+#: what ``papernb feed excel`` reads with python-calamine
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+_NOT_WORKBOOKS = (".csv", ".txt", ".tsv", ".parquet", ".pq", ".duckdb", ".db", ".json", ".gz")
+
+
 def read_saved(path: str | Path, sheet: str | None = None) -> list[list[Any]]:
     """A saved workbook's sheet as a block (python-calamine; works on any OS).
 
-    ``sheet=None`` picks a sheet named "Quotes" if there is one, else the first.
+    ``sheet=None`` picks a sheet named "Quotes" if there is one, else the first.  A file that
+    is missing or is not a workbook raises ``InvalidInput`` saying which and what to do.
     """
-    from python_calamine import CalamineWorkbook
+    from python_calamine import CalamineError, CalamineWorkbook
 
-    wb = CalamineWorkbook.from_path(str(path))
-    names = wb.sheet_names
-    if sheet is None:
-        sheet = next((n for n in names if n.lower() == "quotes"), names[0])
-    elif sheet not in names:
-        raise ConfigError(f"{Path(path).name} has no sheet {sheet!r}; it has {', '.join(names)}")
-    return wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    p = Path(path)
+    if p.is_dir():
+        raise InvalidInput(f"{p} is a folder, not a workbook")
+    if not p.exists():
+        raise InvalidInput(f"{p}: no such workbook")
+    if p.suffix.lower() in _NOT_WORKBOOKS:
+        raise InvalidInput(f"{p.name} is not an Excel workbook: papernb feed excel reads "
+                           f"{'/'.join(WORKBOOK_SUFFIXES)} files; to replay a file of quotes, use "
+                           f"papernb feed replay {p.name}")
+    try:
+        wb = CalamineWorkbook.from_path(str(p))
+        names = wb.sheet_names
+        if not names:
+            raise InvalidInput(f"{p.name} has no sheets")
+        if sheet is None:
+            sheet = next((n for n in names if n.lower() == "quotes"), names[0])
+        elif sheet not in names:
+            raise ConfigError(f"{p.name} has no sheet {sheet!r}; it has {', '.join(names)}")
+        return wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    except (CalamineError, ValueError) as e:
+        if isinstance(e, InvalidInput):
+            raise
+        raise InvalidInput(f"{p.name} is not a readable Excel workbook ({type(e).__name__}: {e}); "
+                           f"open it in Excel and save it as .xlsx") from None
+    except OSError as e:  # e.g. Excel is writing it right now (Windows sharing violation)
+        raise InvalidInput(f"cannot read {p}: {e.strerror or e}") from None
+
+
+def formula_rows_without_values(path: str | Path, sheet: str | None = None) -> set[int] | None:
+    """Sheet rows (1-based) of a saved .xlsx/.xlsm holding formula cells without a saved value.
+
+    A workbook written by a program that does not compute formulas (openpyxl: the template
+    straight out of the package), or saved before ThinkOrSwim filled the RTD cells, has
+    formulas and nothing else.  None when the file is not a zip workbook this can look into.
+    """
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    try:
+        with zipfile.ZipFile(path) as z:
+            book = ET.fromstring(z.read("xl/workbook.xml"))
+            rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+            sheets = [(el.get("name") or "", el.get(rel_ns + "id")) for el in book.iter(ns + "sheet")]
+            if not sheets:
+                return None
+            if sheet is None:
+                chosen = next((s for s in sheets if s[0].lower() == "quotes"), sheets[0])
+            else:
+                chosen = next((s for s in sheets if s[0] == sheet), None)
+                if chosen is None:
+                    return None
+            target = next((r.get("Target") for r in rels if r.get("Id") == chosen[1]), None)
+            if not target:
+                return None
+            member = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            rows: set[int] = set()
+            with z.open(member) as f:
+                for _, el in ET.iterparse(f):
+                    if el.tag == ns + "c":
+                        formula = el.find(ns + "f")
+                        value = el.find(ns + "v")
+                        if formula is not None and (value is None or not (value.text or "")):
+                            ref = el.get("r") or ""
+                            digits = ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+                            if digits.isdigit():
+                                rows.add(int(digits))
+                        el.clear()
+            return rows
+    except (OSError, KeyError, zipfile.BadZipFile, ET.ParseError):
+        return None
+
+
+def explain_no_quotes(path: str | Path, sheet: str | None, rows: Sequence[Sequence[Any]]) -> str | None:
+    """Why a saved workbook gave no quotes, when the reason is that nothing was computed.
+
+    Counts the rows with a symbol whose formula cells have no saved value; None when that
+    is not the reason (the rows are still loading, or they were dropped with reasons).
+    """
+    layout = Layout.find(rows)
+    sym_col = layout.columns["symbol"]
+    with_symbol = {i + 1 for i, row in enumerate(rows) if i > layout.header_row and sym_col < len(row)
+                   and _symbol_cell(row[sym_col]) is not None}
+    empty = formula_rows_without_values(path, sheet)
+    if not empty:
+        return None
+    n = len(empty & with_symbol) or len(empty)
+    return (f"{Path(path).name}: no values in {n} formula rows: open the workbook in Excel with ThinkOrSwim "
+            f"running, let the quotes load, and save it")
 
 
 class LiveWorkbook:
@@ -405,13 +555,17 @@ class LiveWorkbook:
         if book is None and path is None:
             raise ConfigError("LiveWorkbook needs a book or a path")
         self.book, self.sheet, self.path = book, sheet, path
+        self.origin = (1, 1)
 
     def __call__(self) -> list[list[Any]]:
         if self.book is None:
             self.book = _attach(self.path)  # type: ignore[arg-type]
         sheets = self.book.sheets
         sh = sheets[self.sheet] if self.sheet is not None else sheets[0]
-        value = sh.used_range.options(ndim=2).value
+        rng = sh.used_range
+        value = rng.options(ndim=2).value
+        # where the used range starts on the sheet, so that a dropped row names its cells
+        self.origin = (getattr(rng, "row", 1), getattr(rng, "column", 1))
         return value or []
 
 

@@ -40,6 +40,8 @@ class FeedHealth:
     reconnects: int = 0
     last_error: str | None = None
     ages: dict[str, float] = field(default_factory=dict)
+    #: quotes refused because their ordering could not be real (a seq far past the source's)
+    suspicious: int = 0
 
     @property
     def age(self) -> float | None:
@@ -61,6 +63,7 @@ class Hub:
         self.quotes = 0
         self.dropped = 0
         self.gaps = 0
+        self.suspicious = 0
         self.reconnects = 0
         self.errors = 0
         self.connected = True
@@ -118,6 +121,10 @@ class Hub:
         """Sources and the Redis subscriber report refused quotes here, so the UI sees them."""
         self.dropped += n
 
+    def count_suspicious(self, n: int = 1) -> None:
+        """Quotes whose seq cannot be real (injected, or a broken publisher): refused, not gaps."""
+        self.suspicious += n
+
     def attach(self, link: str) -> None:
         """A bus (Redis subscriber) takes over: disconnected until it first connects."""
         self.link, self.connected, self._had_link = link, False, False
@@ -138,4 +145,4 @@ class Hub:
         now = time.monotonic_ns()
         ages = {s: (now - t) / 1e9 for s, t in self._seen.items()}
         return FeedHealth(self.connected, self.link, self.quotes, self.dropped, self.gaps,
-                          self.reconnects, self.last_error, ages)
+                          self.reconnects, self.last_error, ages, self.suspicious)

@@ -8,6 +8,7 @@ equal to the ones recorded, in the same order.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from decimal import Decimal
@@ -16,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InvalidInput
 from ..quote import Quote
 
 __all__ = ["Recorder"]
@@ -40,9 +41,12 @@ class Recorder:
     """``write(quotes)`` as they come; ``close()`` (or ``with``) flushes the rest.
 
     The format follows the file name: ``.parquet``/``.pq`` or ``.duckdb``/``.db`` (table
-    ``table``, created if missing, appended to if present).  Parquet files are
-    written anew; a crash loses at most the unflushed buffer and leaves the Parquet file
-    without a footer, which is why DuckDB is the choice for a whole trading day.
+    ``table``, created if missing, appended to if present).  Parquet files are written
+    anew, under ``NAME.partial`` until ``close()`` renames them: a Parquet file is only
+    readable once its footer is written, so a crash leaves ``NAME.partial`` behind, never
+    half a ``NAME``.  That is also why DuckDB (which keeps every flush) is the choice for a
+    whole trading day.  A file that cannot be written (no such folder, not a DuckDB file,
+    open in another process) raises ``InvalidInput`` naming it.
     """
 
     def __init__(self, path: str | Path, *, table: str = "quotes", flush_rows: int = 50_000,
@@ -62,20 +66,42 @@ class Recorder:
         self._last_flush = time.monotonic()
         self._writer = None
         self._con = None
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise InvalidInput(f"cannot record to {self.path}: the folder {folder} does not exist")
+        if self.path.is_dir():
+            raise InvalidInput(f"cannot record to {self.path}: it is a folder")
+        self._partial = self.path.with_name(self.path.name + ".partial")
         if self.kind == "parquet":
             import pyarrow.parquet as pq
 
             self.schema = _schema(pa.timestamp("ns", tz="UTC"))
-            self._writer = pq.ParquetWriter(self.path, self.schema)
+            try:
+                self._writer = pq.ParquetWriter(self._partial, self.schema)
+            except (OSError, pa.ArrowException) as e:
+                raise InvalidInput(f"cannot record to {self.path}: {' '.join(str(e).split())[:160]}") from None
         else:
             import duckdb
 
             self.schema = _schema(pa.int64())  # DuckDB TIMESTAMPTZ keeps only microseconds
-            self._con = duckdb.connect(str(self.path))
-            self._con.execute(
-                f'CREATE TABLE IF NOT EXISTS "{self.table}" (symbol VARCHAR, bid DECIMAL(18,4), '
-                "ask DECIMAL(18,4), last DECIMAL(18,4), change_pct DOUBLE, bid_size BIGINT, "
-                "ask_size BIGINT, ts BIGINT, src VARCHAR, seq BIGINT)")
+            existed = self.path.exists()
+            try:
+                self._con = duckdb.connect(str(self.path))
+                self._con.execute(
+                    f'CREATE TABLE IF NOT EXISTS "{self.table}" (symbol VARCHAR, bid DECIMAL(18,4), '
+                    "ask DECIMAL(18,4), last DECIMAL(18,4), change_pct DOUBLE, bid_size BIGINT, "
+                    "ask_size BIGINT, ts BIGINT, src VARCHAR, seq BIGINT)")
+            except duckdb.Error as e:
+                if self._con is not None:
+                    self._con.close()
+                    self._con = None
+                if not existed:  # nothing half-made left behind
+                    for leftover in (self.path, self.path.with_name(self.path.name + ".wal")):
+                        leftover.unlink(missing_ok=True)
+                msg = " ".join(str(e).split())
+                why = ("it is open in another process" if "lock" in msg.lower() else
+                       "it is not a DuckDB file" if "not a valid DuckDB" in msg else msg[:160])
+                raise InvalidInput(f"cannot record to {self.path}: {why}") from None
 
     def write(self, quotes: Iterable[Quote]) -> None:
         """Buffer quotes (a hub callback); flushes by size or age."""
@@ -122,6 +148,7 @@ class Recorder:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+                os.replace(self._partial, self.path)  # complete: readable under its own name
             if self._con is not None:
                 self._con.close()
                 self._con = None

@@ -23,13 +23,13 @@ import redis.asyncio as aredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PaperError
 from ..quote import Quote, normalize_symbol
 from .hub import Hub
 from .wire import decode, encode_many
 
-__all__ = ["DEFAULT_PREFIX", "RedisPublisher", "RedisSubscriber", "asnapshot", "mask_url", "redis_url",
-           "snapshot"]
+__all__ = ["DEFAULT_PREFIX", "RedisPublisher", "RedisSubscriber", "RedisUnavailable", "asnapshot", "check_url",
+           "mask_url", "ping", "redis_url", "snapshot"]
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +38,83 @@ _MAX_MESSAGE = 16 * 1024 * 1024  # a batch of 10k quotes is ~2 MB; anything far 
 _ERRORS = (redis.RedisError, OSError, asyncio.TimeoutError)
 
 
+class RedisUnavailable(PaperError, ConnectionError):
+    """A configured Redis that cannot be reached (or refuses us); the message names it, password masked."""
+
+
 def redis_url(url: str | None = None) -> str | None:
     """The Redis URL to use: the argument, else ``PAPERNB_REDIS_URL``, else None (in-process)."""
     return url or os.environ.get("PAPERNB_REDIS_URL") or None
 
 
+_SCHEMES = ("redis", "rediss", "unix")
+
+
+def check_url(url: str, what: str = "the Redis URL") -> str:
+    """``url`` if it is a Redis URL papernb can use, else ``ConfigError`` naming it (password masked).
+
+    ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` (TLS) or ``unix:///path``.
+    """
+    shown = mask_url(url) if isinstance(url, str) else repr(url)
+    hint = "use redis://[:password@]host[:port][/db], rediss://... (TLS) or unix:///path/to/redis.sock"
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigError(f"{what} is empty: {hint}")
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as e:
+        raise ConfigError(f"{what} {shown} is not a Redis URL ({e}): {hint}") from None
+    if parts.scheme.lower() not in _SCHEMES:
+        raise ConfigError(f"{what} {shown} is not a Redis URL (scheme {parts.scheme or 'missing'!r}): {hint}")
+    if parts.scheme.lower() == "unix":
+        if not parts.path:
+            raise ConfigError(f"{what} {shown} names no socket: {hint}")
+        return url
+    if not parts.hostname:
+        raise ConfigError(f"{what} {shown} names no host: {hint}")
+    if port is not None and not 0 < port < 65536:
+        raise ConfigError(f"{what} {shown} has no valid port: {hint}")
+    db = parts.path.strip("/")
+    if db and not (db.isascii() and db.isdigit()):
+        raise ConfigError(f"{what} {shown}: the database after the host must be a number like /0, was {db!r}")
+    return url
+
+
+def ping(url: str, timeout: float = 3.0) -> None:
+    """Connect, authenticate and PING once; ``RedisUnavailable`` with the URL and the cause if that fails.
+
+    For commands that must not start against a Redis that is not there (a recorder that
+    records nothing and exits 0 helps no one).  Long-running readers still retry.
+    """
+    check_url(url)
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout, retry=None)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as e:
+        raise RedisUnavailable(f"cannot reach Redis at {mask_url(url)}: {_cause(e)}") from None
+    finally:
+        with contextlib.suppress(Exception):
+            client.close()
+
+
+def _cause(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
 def mask_url(url: str) -> str:
     """The URL with any password replaced by ``***``, fit for logs and the UI."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    try:
+        parts = urlsplit(url)
+        password, port = parts.password, parts.port
+    except ValueError:  # a malformed URL: hide everything between "//" and "@", if there is one
+        head, sep, tail = url.partition("@")
+        return ("***@" + tail if "//" not in head else head.split("//", 1)[0] + "//***@" + tail) if sep else url
+    if password is None:
         return url
     host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
+    if port:
+        host += f":{port}"
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
@@ -59,7 +123,20 @@ def _need_url(url: str | None) -> str:
     u = redis_url(url)
     if u is None:
         raise ConfigError("no Redis configured: pass a URL (redis://host:6379) or set PAPERNB_REDIS_URL")
-    return u
+    return check_url(u, "the Redis URL" if url else "PAPERNB_REDIS_URL")
+
+
+#: A seq further than this past the last one seen on the all-symbols stream of a (src, epoch)
+#: is suspicious, not a gap: a papernb publisher numbers every quote and loses at most a
+#: batch (10,000 quotes at the highest sim rate) per failed send, so a real gap is far smaller.
+MAX_SEQ_JUMP = 1_000_000
+#: ... and a seq above (seconds since its epoch + a day of clock skew) x this rate cannot be real
+#: (no publisher sends a million quotes a second): 10^18 injected with a real src and epoch.
+MAX_SEQ_RATE = 1_000_000
+_SKEW_SECONDS = 86_400
+#: A source that goes on from a suspicious jump for this many quotes, with nothing in between
+#: from where it was, is followed: that publisher really jumped.
+FOLLOW_JUMP_AFTER = 100
 
 
 def _reraise_if_cancelled() -> None:
@@ -217,7 +294,8 @@ class RedisSubscriber:
 
     def __init__(self, hub: Hub, url: str | None = None, *, symbols: Iterable[str] | None = None,
                  prefix: str = DEFAULT_PREFIX, backoff: float = 0.1, max_backoff: float = 5.0,
-                 epoch_silent: float = 10.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 epoch_silent: float = 10.0, monotonic: Callable[[], float] = time.monotonic,
+                 clock: Callable[[], int] = time.time_ns) -> None:
         self.hub = hub
         self.url = _need_url(url)
         self.names = _Names(prefix)
@@ -225,8 +303,9 @@ class RedisSubscriber:
         self._wanted = None if self.symbols is None else frozenset(self.symbols)
         self.backoff, self.max_backoff = backoff, max_backoff
         self.epoch_silent = epoch_silent  # seconds before a silent publisher epoch counts as gone
-        self.monotonic = monotonic
+        self.monotonic, self.clock = monotonic, clock
         self.stale = 0  # quotes older than what was already applied (normal around a resync)
+        self._jumps: dict[tuple[str | None, int], tuple[int, int]] = {}  # (src, epoch) -> (seq, run length)
         self.resyncs = 0
         self._order: dict[str | None, dict[str, tuple[int, int]]] = {}  # src -> symbol -> (epoch, seq)
         self._epoch_seen: dict[tuple[str | None, int], float] = {}  # (src, epoch) -> last seen
@@ -335,10 +414,13 @@ class RedisSubscriber:
         # quotes (a batch is one) is looked up once per run, not once per quote
         order, streams, wanted, seen = self._order, self._stream, self._wanted, self._epoch_seen
         now = self.monotonic()
+        wall = self.clock()
         run_src: object = self  # no quote's src: the first quote starts a run
         run_epoch = -1
         last: dict[str, tuple[int, int]] = {}
-        st_seq = 0
+        st_seq: int | None = None
+        limit = 0
+        suspicious = 0
         out = []
         for epoch, q in pairs:
             seq = q._seq
@@ -348,18 +430,34 @@ class RedisSubscriber:
                 continue
             src = q._src
             if src != run_src or epoch != run_epoch:
-                if stream and run_src is not self:
+                if stream and run_src is not self and st_seq is not None:
                     streams[run_src] = (run_epoch, st_seq)  # type: ignore[index]
                 run_src, run_epoch = src, epoch
                 last = order.get(src) or order.setdefault(src, {})
+                # the most quotes a publisher can have sent since its epoch (its start time)
+                limit = (max(0, wall - epoch) // 1_000_000_000 + _SKEW_SECONDS) * MAX_SEQ_RATE
                 if stream:
                     seen[(src, epoch)] = now
                     st = streams.get(src)
-                    st_seq = seq - 1 if st is None or st[0] != epoch else st[1]
-            if stream and seq > st_seq:
-                if seq > st_seq + 1:
-                    self.hub.gaps += seq - st_seq - 1
-                st_seq = seq
+                    st_seq = None if st is None or st[0] != epoch else st[1]
+            if seq > limit:
+                suspicious += 1
+                continue
+            if stream:
+                if st_seq is None:
+                    st_seq = seq - 1
+                if seq > st_seq:
+                    jump = seq - st_seq - 1
+                    if jump > MAX_SEQ_JUMP:
+                        if not self._follow(src, epoch, seq):
+                            suspicious += 1
+                            continue
+                    else:
+                        if jump:
+                            self.hub.gaps += jump
+                        if self._jumps:
+                            self._jumps.pop((src, epoch), None)  # back on track: a lone jump was noise
+                    st_seq = seq
             sym = q._sym
             if wanted is not None and sym not in wanted:
                 continue
@@ -372,9 +470,25 @@ class RedisSubscriber:
                     continue
             last[sym] = (epoch, seq)
             out.append(q)
-        if stream and run_src is not self:
+        if stream and run_src is not self and st_seq is not None:
             streams[run_src] = (run_epoch, st_seq)  # type: ignore[index]
+        if suspicious:
+            self.hub.count_suspicious(suspicious)
         return out
+
+    def _follow(self, src: str | None, epoch: int, seq: int) -> bool:
+        """A seq far past the stream's: suspicious, unless the source keeps going on from it."""
+        key = (src, epoch)
+        prev = self._jumps.get(key)
+        run = prev[1] + 1 if prev is not None and 0 < seq - prev[0] <= MAX_SEQ_JUMP else 1
+        if run >= FOLLOW_JUMP_AFTER:
+            del self._jumps[key]
+            log.warning("Redis source %s jumped to seq %d; following it", src, seq)
+            return True
+        if len(self._jumps) > 1000:
+            self._jumps.clear()
+        self._jumps[key] = (seq, run)
+        return False
 
 
 def _decode_values(values: Iterable[bytes | None]) -> dict[str, Quote]:
@@ -401,8 +515,8 @@ def snapshot(symbols: Iterable[str], url: str | None = None, *, prefix: str = DE
     client = redis.Redis.from_url(u, socket_connect_timeout=3, socket_timeout=5, retry=None)
     try:
         values = client.hmget(f"{prefix}:quotes", syms)
-    except redis.RedisError as e:
-        raise ConnectionError(f"cannot read quotes from Redis {mask_url(u)}: {e}") from None
+    except (redis.RedisError, OSError) as e:
+        raise RedisUnavailable(f"cannot read quotes from Redis at {mask_url(u)}: {_cause(e)}") from None
     finally:
         client.close()
     return _decode_values(values)
@@ -419,7 +533,7 @@ async def asnapshot(symbols: Iterable[str], url: str | None = None, *,
     try:
         values = await client.hmget(f"{prefix}:quotes", syms)
     except _ERRORS as e:
-        raise ConnectionError(f"cannot read quotes from Redis {mask_url(u)}: {e}") from None
+        raise RedisUnavailable(f"cannot read quotes from Redis at {mask_url(u)}: {_cause(e)}") from None
     finally:
         with contextlib.suppress(*_ERRORS):
             await client.aclose()

@@ -16,10 +16,17 @@ import zlib
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+from ..errors import ConfigError
 from ..quote import Quote, normalize_symbol
 from .wire import build
 
-__all__ = ["DEFAULT_SYMBOLS", "SimulatedMarket", "publish_batch"]
+__all__ = ["DEFAULT_SYMBOLS", "MAX_RATE", "SimulatedMarket", "publish_batch"]
+
+#: The highest ``rate`` (quotes a second over all symbols).  One Python process makes and
+#: publishes a few hundred thousand simulated quotes a second at best, and one papernb kernel
+#: takes tens of thousands a second from Redis: beyond this a feed only builds up memory
+#: (1e9 quotes/s once grew to 15 GB) and starves its own stop and signal handling.
+MAX_RATE = 100_000.0
 
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "SPY", "QQQ", "IWM")
 _START = {"AAPL": 190.0, "MSFT": 420.0, "NVDA": 130.0, "AMZN": 185.0, "GOOGL": 170.0, "META": 500.0,
@@ -47,8 +54,10 @@ class SimulatedMarket:
                  clock: Callable[[], int] = time.time_ns) -> None:
         syms = [normalize_symbol(s) for s in (symbols or DEFAULT_SYMBOLS)]
         self.symbols = list(dict.fromkeys(syms))
-        if not rate > 0:
-            raise ValueError(f"rate must be positive, was {rate!r}")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= MAX_RATE:
+            raise ConfigError(f"rate must be more than 0 and at most {MAX_RATE:,.0f} quotes a second, was {rate!r}")
+        if isinstance(interval, bool) or not isinstance(interval, int | float) or not 0.001 <= interval <= 60:
+            raise ConfigError(f"interval must be between 0.001 and 60 seconds, was {interval!r}")
         self.rate, self.interval, self.vol, self.src, self.clock = float(rate), float(interval), vol, src, clock
         self._rng = random.Random(seed)
         self._mid: dict[str, int] = {}
@@ -97,7 +106,12 @@ class SimulatedMarket:
         return out
 
     async def run(self, publish: Callable[[list[Quote]], object], *, duration: float | None = None) -> int:
-        """Publish until cancelled or ``duration`` seconds have passed; returns the quote count."""
+        """Publish until cancelled or ``duration`` seconds have passed; returns the quote count.
+
+        Ticks follow a fixed grid, so slow publishes do not lower the rate; a tick that runs
+        late is not made up for (the quotes it would owe are not piled up), so a slow
+        consumer sees a lower rate, never a growing backlog.
+        """
         loop = asyncio.get_running_loop()
         start = loop.time()
         tick = 0
@@ -108,6 +122,12 @@ class SimulatedMarket:
                 await publish_batch(publish, batch)
                 count += len(batch)
             tick += 1
-            # sleep to the next tick of a fixed grid, so slow publishes do not lower the rate
-            await asyncio.sleep(max(0.0, start + tick * self.interval - loop.time()))
+            now = loop.time()
+            behind = now - (start + tick * self.interval)
+            if behind > self.interval:  # more than a tick late: skip the missed ticks
+                tick += int(behind / self.interval)
+            wait = start + tick * self.interval - now
+            if duration is not None:
+                wait = min(wait, start + duration - now)
+            await asyncio.sleep(max(0.0, wait))
         return count

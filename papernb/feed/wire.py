@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ..errors import BadQuote, InvalidInput
-from ..money import MAX_UNITS, to_units
+from ..money import MAX_UNITS, read_decimal, to_units
 from ..quote import Quote, normalize_symbol, to_ns
 
-__all__ = ["FIELDS", "build", "decode", "encode", "encode_many", "normalize", "price_units"]
+__all__ = ["FIELDS", "build", "check_pct", "decode", "encode", "encode_many", "normalize", "price_units", "read_pct"]
 
 #: Keys of a quote on the wire, in the order they are written.
 FIELDS = ("symbol", "bid", "ask", "last", "change_pct", "bid_size", "ask_size", "ts", "src", "epoch", "seq")
@@ -39,17 +39,22 @@ _FRAC_SCALE = (0, 1000, 100, 10, 1)  # a fraction of n digits, in units of $0.00
 
 
 def _plain_units(text: str) -> int | None:
-    r"""A plain decimal price -- 1-15 digits, optionally a point and 1-4 digits -> units; else None.
+    """A plain decimal price -- 1-14 ASCII digits, optionally a point and 1-4 digits -> units; else None.
 
     The common shape of a price on the wire and in files, read without a regex or Decimal
-    (most live prices are new to the caches); ``str.isdecimal`` accepts what ``\d`` does.
+    (most live prices are new to the caches).  It accepts a subset of what
+    :func:`papernb.money.read_decimal` accepts and reads it to the same value; everything
+    else is left to read_decimal itself (``str.isdecimal`` alone would take Unicode digits
+    such as ``"١٢"``, which read_decimal refuses).
     """
+    if not text.isascii():
+        return None
     whole, dot, frac = text.partition(".")
-    if not (0 < len(whole) <= 15 and whole.isdecimal()):
+    if not (0 < len(whole) <= 14 and whole.isdigit()):  # 14 digits: always below MAX_UNITS
         return None
     if not dot:
         return int(whole) * 10_000
-    if not (0 < len(frac) <= 4 and frac.isdecimal()):
+    if not (0 < len(frac) <= 4 and frac.isdigit()):
         return None
     return int(whole) * 10_000 + int(frac) * _FRAC_SCALE[len(frac)]
 
@@ -86,60 +91,69 @@ def price_units(value: Any, name: str) -> int | None:
         raise BadQuote(f"{name} is not a price: {str(value)[:40]!r} ({e})"[:200]) from None
 
 
+def _shown(value: Any) -> str:
+    """A value for a message: text quoted and cut at 40 characters, a Decimal as written."""
+    if isinstance(value, Decimal):
+        text = str(value)
+        return text if len(text) <= 40 else text[:40] + "..."
+    text = value if isinstance(value, str) else repr(value)
+    return repr(text[:40] + "...") if len(text) > 40 else repr(value)
+
+
 def _size(value: Any, name: str) -> int | None:
+    """A size: a whole number of shares from 0 to 10^12, read as money.read_decimal reads numbers."""
     if value is None:
         return None
     if type(value) is int:
         n = value
-    elif type(value) is float:
-        if not (value == value and abs(value) < 1e15 and value == int(value)):
-            raise BadQuote(f"{name} must be a whole number, was {value!r}")
-        n = int(value)
-    elif isinstance(value, str | Decimal):
-        text = value.strip().replace(",", "") if isinstance(value, str) else value
-        if isinstance(text, str) and not text:
-            return None
-        if isinstance(text, str) and len(text) > 64:
-            raise BadQuote(f"{name} is not a number: {text[:40]!r}...")
-        try:
-            d = Decimal(text)
-        except InvalidOperation:
-            raise BadQuote(f"{name} must be a whole number, was {str(value)[:40]!r}") from None
-        if not d.is_finite() or d != d.to_integral_value():
-            raise BadQuote(f"{name} must be a whole number, was {str(value)[:40]!r}")
-        n = int(d)
     else:
-        raise BadQuote(f"{name} must be a whole number, was {value!r}")
+        if isinstance(value, str) and not value.strip():
+            return None
+        try:
+            d = read_decimal(value, name)
+        except InvalidInput:
+            raise BadQuote(f"{name} must be a whole number, was {_shown(value)}") from None
+        if abs(d) > _MAX_SIZE or d != d.to_integral_value():  # bounded before int(): "1e999999"
+            raise BadQuote(f"{name} must be a whole number between 0 and {_MAX_SIZE}, was {_shown(value)}")
+        n = int(d)
     if not 0 <= n <= _MAX_SIZE:
-        raise BadQuote(f"{name} must be between 0 and {_MAX_SIZE}, was {value!r}")
+        raise BadQuote(f"{name} must be between 0 and {_MAX_SIZE}, was {_shown(value)}")
     return n
 
 
-def _pct(value: Any) -> Decimal | None:
+def read_pct(value: Any) -> Decimal | None:
+    """A percent change in percent points (None when blank): a number, or text with an optional
+    trailing ``%``, read as money.read_decimal reads numbers and bounded as every source is."""
     if value is None:
         return None
-    if isinstance(value, Decimal):
-        d = value
-    elif isinstance(value, str | int | float) and not isinstance(value, bool):
-        if isinstance(value, str) and not value.strip():
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
             return None
-        if isinstance(value, str) and len(value) > 64:
-            raise BadQuote(f"change_pct is not a number: {value[:40]!r}...")
-        try:
-            d = Decimal(value.strip().rstrip("%") if isinstance(value, str) else str(value))
-        except InvalidOperation:
-            raise BadQuote(f"change_pct must be a number, was {str(value)[:40]!r}") from None
+        if text.endswith("%"):
+            text = text[:-1]
     else:
-        raise BadQuote(f"change_pct must be a number, was {value!r}")
+        text = value
+    try:
+        d = read_decimal(text, "change_pct")
+    except InvalidInput:
+        raise BadQuote(f"change_pct must be a number, was {_shown(value)}") from None
+    return check_pct(d, value)
+
+
+def check_pct(d: Decimal, shown: Any = None) -> Decimal:
+    """The one bound on change_pct (what the subscriber accepts): finite, within +-100,000 %."""
     if not d.is_finite() or abs(d) > _MAX_PCT:
-        raise BadQuote(f"change_pct must be a finite percent, was {str(value)[:40]!r}")
+        raise BadQuote(f"change_pct must be a percent between -{_MAX_PCT} and {_MAX_PCT}, was "
+                       f"{_shown(d if shown is None else shown)}")
     return d
 
 
 def build(symbol: Any, bid: int | None, ask: int | None, last: int | None, ts: Any = None, *,
           change_pct: Decimal | None = None, bid_size: int | None = None, ask_size: int | None = None,
           src: str | None = None, seq: int | None = None) -> Quote:
-    """The one gate: prices already in int units, everything checked as ``Quote`` would.
+    """The one gate: prices already in int units, everything checked as the subscriber checks it
+    (change_pct and sizes included), so a source cannot publish what every subscriber drops.
 
     Exists because ``Quote(...)`` re-parses dollars through ``Decimal``; sources that have
     converted a whole column or row to units already skip that and stay fast.
@@ -172,6 +186,14 @@ def build(symbol: Any, bid: int | None, ask: int | None, last: int | None, ts: A
             ts = to_ns(ts, "quote ts")
         except InvalidInput as e:
             raise BadQuote(str(e)) from None
+    if change_pct is not None and (type(change_pct) is not Decimal or not change_pct.is_finite()
+                                   or abs(change_pct) > _MAX_PCT):
+        raise BadQuote(f"change_pct must be a percent between -{_MAX_PCT} and {_MAX_PCT}, was "
+                       f"{_shown(change_pct)} for {sym}")
+    if bid_size is not None and not (type(bid_size) is int and 0 <= bid_size <= _MAX_SIZE):
+        raise BadQuote(f"bid_size must be a whole number from 0 to {_MAX_SIZE}, was {_shown(bid_size)} for {sym}")
+    if ask_size is not None and not (type(ask_size) is int and 0 <= ask_size <= _MAX_SIZE):
+        raise BadQuote(f"ask_size must be a whole number from 0 to {_MAX_SIZE}, was {_shown(ask_size)} for {sym}")
     if src is not None:
         if not isinstance(src, str) or len(src) > _MAX_SRC:
             raise BadQuote(f"src must be a short name, was {str(src)[:40]!r}")
@@ -190,7 +212,7 @@ def normalize(raw: Mapping[str, Any]) -> Quote:
         raise BadQuote(f"a quote must be an object, was {type(raw).__name__}")
     g = raw.get
     return build(g("symbol"), price_units(g("bid"), "bid"), price_units(g("ask"), "ask"),
-                 price_units(g("last"), "last"), g("ts"), change_pct=_pct(g("change_pct")),
+                 price_units(g("last"), "last"), g("ts"), change_pct=read_pct(g("change_pct")),
                  bid_size=_size(g("bid_size"), "bid_size"), ask_size=_size(g("ask_size"), "ask_size"),
                  src=g("src"), seq=g("seq"))
 
@@ -296,10 +318,14 @@ def _wire_pct(v: Any) -> Decimal | None:
     if d is None:
         if type(v) is not str or len(v) > 32:
             raise _Slow
-        try:
-            d = Decimal(v)
-        except InvalidOperation:
-            raise _Slow from None
+        whole, dot, frac = (v[1:] if v[:1] == "-" else v).partition(".")
+        if v.isascii() and whole.isdigit() and (not dot or frac.isdigit()):
+            d = Decimal(v)  # plain "-1.23": a shape read_decimal accepts, read to the same value
+        else:
+            try:
+                d = read_decimal(v, "change_pct")  # the one number reader: no "1_0", no Unicode digits
+            except InvalidInput:
+                raise _Slow from None
         if not d.is_finite() or abs(d) > _MAX_PCT:
             raise _Slow
         if len(_pct_of) >= _CACHE_MAX:

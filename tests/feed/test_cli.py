@@ -72,10 +72,12 @@ def test_quotes_and_record_without_redis_exit_2_with_a_clear_message() -> None:
     assert r.returncode == 2 and "no Redis configured" in r.stderr
 
 
-def test_feed_sim_to_an_unreachable_redis_keeps_running_and_reports_lost_quotes() -> None:
-    r = papernb("feed", "sim", "--rate", "50", "--duration", "0.5", "--redis", f"redis://127.0.0.1:{free_port()}")
-    assert r.returncode == 0, r.stderr
-    assert "unreachable" in r.stderr and "published 0 quotes, lost" in r.stderr
+def test_feed_sim_to_an_unreachable_redis_is_an_error_naming_it_and_publishes_nothing() -> None:
+    port = free_port()
+    r = papernb("feed", "sim", "--rate", "50", "--duration", "0.5", "--redis", f"redis://:secret@127.0.0.1:{port}")
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr.strip() == (f"papernb feed sim: cannot reach Redis at redis://:***@127.0.0.1:{port}: "
+                                f"Error 111 connecting to 127.0.0.1:{port}. Connection refused.")
 
 
 def test_feed_excel_once_publishes_the_workbook_rows(redis_url: str, tmp_path: Path) -> None:
@@ -95,12 +97,12 @@ def test_feed_excel_once_publishes_the_workbook_rows(redis_url: str, tmp_path: P
         "/ZB": (Decimal("111.5"), None, None, "excel")}
 
 
-def test_feed_excel_once_on_a_sheet_without_header_exits_2(tmp_path: Path) -> None:
+def test_feed_excel_on_a_sheet_without_header_exits_1(tmp_path: Path) -> None:
     wb = Workbook()
     wb.active.append(["AAPL", 1])
     wb.save(tmp_path / "x.xlsx")
     r = papernb("feed", "excel", str(tmp_path / "x.xlsx"), "--once")
-    assert r.returncode == 2 and "no header row found" in r.stderr
+    assert r.returncode == 1 and "no header row found" in r.stderr
 
 
 def test_record_cli_captures_a_replayed_file_in_order(redis_url: str, tmp_path: Path) -> None:

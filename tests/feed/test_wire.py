@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from papernb.errors import BadQuote
+from papernb.errors import BadQuote, InvalidInput
 from papernb.feed import wire
 from papernb.feed.wire import decode, encode, normalize
-from papernb.money import MAX_UNITS
+from papernb.money import MAX_UNITS, read_decimal
 from papernb.quote import Quote
 
 TS = 1_732_550_400_000_000_000  # 2024-11-25T16:00:00Z
@@ -114,25 +113,90 @@ def test_normalize_any_dict_gives_a_valid_quote_or_badquote(raw: dict) -> None:
         assert q.bid <= q.ask
 
 
-def _regex_units(v: str) -> int | None:
-    """The wire's price rule as a regex: 1-15 digits, optionally a point and 1-4 digits."""
-    m = re.fullmatch(r"(\d{1,15})(?:\.(\d{1,4}))?", v)
-    if m is None:
+_Q4 = Decimal("0.0001")
+
+
+def _read_decimal_units(text: str) -> int | None:
+    """What papernb's one number reader makes of a price: int units (half-even), None if refused."""
+    try:
+        d = read_decimal(text, "price")
+    except InvalidInput:
         return None
-    whole, frac = m.groups()
-    u = int(whole) * 10_000 + (int(frac.ljust(4, "0")) if frac else 0)
-    return u if 0 < u <= MAX_UNITS else None
+    if abs(d) > MAX_UNITS / 10_000:
+        return None
+    return int(d.quantize(_Q4, rounding=ROUND_HALF_EVEN).scaleb(4))
+
+
+# digits ASCII and not, the separators people type, signs, exponents, and what is never a number
+PRICE_TEXT = (st.text(alphabet="0123456789.,-+eE$_ %١٢\u0966²", max_size=22)
+              | st.decimals(places=4, min_value=0, allow_nan=False).map(str)
+              | st.sampled_from(["189,50", "1,234.50", "1_0", "١٢", "$5", "1e999999", "12,34", "1,234,567.5"]))
 
 
 @settings(max_examples=2000, deadline=None)
-@given(st.text(alphabet="0123456789.-+e ١٢\u0966²", max_size=22) | st.decimals(places=4, min_value=0).map(str))
-def test_wire_prices_are_read_exactly_as_the_wire_rule_says(text: str) -> None:
+@given(PRICE_TEXT)
+def test_wire_prices_are_judged_exactly_as_read_decimal_judges_them(text: str) -> None:
+    want = _read_decimal_units(text)
+    fast = wire._plain_units(text)
+    assert fast is None or fast == want  # the fast path reads a subset, to the same value
+    if not text.strip():
+        assert wire.price_units(text, "last") is None
+    elif want is None:
+        with pytest.raises(BadQuote):
+            wire.price_units(text, "last")
+    else:
+        assert wire.price_units(text, "last") == want
+    # the whole subscriber path, fast path first then normalize: a quote iff the price is a positive price
     wire._units_of.pop(text, None)  # judge it afresh, not from the cache
+    msg = json.dumps({"symbol": "AAPL", "bid": None, "ask": None, "last": text, "change_pct": None,
+                      "bid_size": None, "ask_size": None, "ts": TS, "src": "s", "epoch": 1, "seq": 1})
+    pairs, dropped = decode(msg)
+    if want is not None and 0 < want <= MAX_UNITS:
+        assert (dropped, [q._last for _, q in pairs]) == (0, [want])
+    else:
+        assert (pairs, dropped) == ([], 1)
+
+
+@settings(max_examples=500, deadline=None)
+@given(PRICE_TEXT)
+def test_percent_and_size_text_follow_read_decimal_too(text: str) -> None:
+    wire._pct_of.pop(text, None)
+    body = text.strip()[:-1] if text.strip().endswith("%") else text
     try:
-        got: int | None = wire._wire_units(text)
-    except wire._Slow:
+        want_pct: Decimal | None = read_decimal(body, "change_pct")
+    except InvalidInput:
+        want_pct = None
+    if want_pct is not None and abs(want_pct) > 100_000:
+        want_pct = None
+    msg = json.dumps({"symbol": "AAPL", "bid": None, "ask": None, "last": "1", "change_pct": text,
+                      "bid_size": None, "ask_size": None, "ts": TS, "src": "s", "epoch": 1, "seq": 1})
+    pairs, _ = decode(msg)
+    if not text.strip():
+        assert [q.change_pct for _, q in pairs] == [None]
+    else:
+        assert [q.change_pct for _, q in pairs] == ([] if want_pct is None else [want_pct])
+    try:
+        d = read_decimal(text, "size")
+        want_size = int(d) if d == d.to_integral_value() and 0 <= d <= 10**12 else None
+    except InvalidInput:
+        want_size = None
+    try:
+        got = wire._size(text, "bid_size")
+    except BadQuote:
         got = None
-    assert got == _regex_units(text)
+    assert got == (None if not text.strip() else want_size)
+
+
+def test_build_refuses_what_a_subscriber_would_drop() -> None:
+    """One validation for every source: the builder applies the subscriber's bounds."""
+    for kw in ({"change_pct": Decimal("1234500")}, {"change_pct": Decimal("NaN")}, {"bid_size": -1},
+               {"ask_size": 10**13}, {"bid_size": True}, {"change_pct": 1.5}):
+        with pytest.raises(BadQuote):
+            wire.build("AAPL", None, None, 1_000_000, TS, **kw)
+    q = wire.build("AAPL", None, None, 1_000_000, TS, change_pct=Decimal("-99999.99"), bid_size=0, ask_size=10**12)
+    assert decode(encode(q, src="s", epoch=1, seq=1)) == ([(1, Quote("AAPL", last=100, ts=TS, change_pct="-99999.99",
+                                                                      bid_size=0, ask_size=10**12, src="s",
+                                                                      seq=1))], 0)
 
 
 def test_prices_go_out_with_two_decimals_when_cents_are_enough() -> None:
