@@ -198,7 +198,7 @@ def test_backtest_takes_tz_as_its_advice_says() -> None:
     with pytest.raises(InvalidInput, match="pass tz='America/New_York'"):
         pn.backtest(df, nothing, progress=False)
     res = pn.backtest(df, nothing, progress=False, tz="America/New_York")
-    assert res.stats()["quotes"] == 2 and res.account.engine.now == T0 + S
+    assert res.stats()["quotes"] == 2 and res.engine.now == T0 + S
 
 
 def test_a_mixed_type_dataframe_column_is_judged_cell_by_cell() -> None:
