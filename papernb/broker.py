@@ -78,6 +78,8 @@ class Broker(Protocol):
 
     account_name: str
     simulated: bool
+    #: seconds after which a quote is too old to fill on (the engine's ``stale_after``; None: never)
+    stale_after: float | None
 
     async def submit(self, symbol: str, side: str, qty: int, *, type: str, limit: Any = None, stop: Any = None,
                      tif: str | None = None, client_order_id: str | None = None) -> OrderView: ...
@@ -130,6 +132,7 @@ class LocalBroker:
         self._subscribe = subscribe
         self.account_name = account.name
         self.simulated = simulated
+        self.stale_after = self._engine.config.stale_after
 
     async def submit(self, symbol: str, side: str, qty: int, *, type: str, limit: Any = None, stop: Any = None,
                      tif: str | None = None, client_order_id: str | None = None) -> OrderView:

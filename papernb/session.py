@@ -67,7 +67,9 @@ class Session:
         self._closed = False
         self.published = 0
         self._unsub_hub = hub.subscribe(self._on_quotes)
+        self._unsub_link = hub.on_link(self._on_link)
         self._unsub_engine = engine.subscribe(self._on_engine_events)
+        self._on_link(hub.connected)
 
     # -- wiring ------------------------------------------------------------------------------
     def _on_quotes(self, batch: list[Quote]) -> None:
@@ -82,6 +84,11 @@ class Session:
             now -= int(((stale or 0) + 1) * 1e9)
         self.engine.on_quotes([q.restamped(now) for q in batch],
                               self._step if self._strategy is not None else None)
+        self._dirty = True
+
+    def _on_link(self, connected: bool) -> None:
+        """While the feed is disconnected nothing fills, however fresh its last quotes look."""
+        self.engine.pause_fills(None if connected else "feed disconnected")
         self._dirty = True
 
     def _step(self, q: Quote) -> None:
@@ -198,7 +205,8 @@ class Session:
         return pending
 
     def _release(self) -> None:
-        self._unsub_hub()  # all three are idempotent
+        self._unsub_hub()  # all four are idempotent
+        self._unsub_link()
         self._unsub_engine()
         self.engine.close()
 

@@ -38,3 +38,18 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     commands = [line.split("#")[0].strip() for line in readme[:12] if line.startswith("./scripts/")]
     assert commands[:2] == ["./scripts/run.sh", "./scripts/test.sh"]
     assert "./scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_import_papernb_and_a_backtest_load_no_redis_nor_excel_reader(tmp_path) -> None:
+    """Engine-only users (a notebook backtest) do not pay for redis, xlwings or the Excel reader."""
+    import subprocess
+    import sys
+
+    csv = tmp_path / "q.csv"
+    csv.write_text("ts,symbol,bid,ask,last\n2024-01-02T14:30:00Z,AAPL,189.9,190.1,190.0\n")
+    code = ("import sys, papernb as pn\n"
+            f"pn.backtest({str(csv)!r}, lambda ctx, q: None, progress=False)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('redis', 'xlwings', 'python_calamine')"
+            " or m in ('papernb.feed.redis_bus', 'papernb.feed.excel')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -182,3 +182,20 @@ def test_connect_in_a_plain_script_says_how_to_run_it(tmp_path: Path) -> None:
     else:
         raise AssertionError("connect without a loop did not explain itself")
     pn.Engine(str(tmp_path / "b.duckdb")).close()  # and left no book open
+
+
+def test_nothing_fills_while_the_feed_is_disconnected_however_fresh_its_quotes(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        hub = Hub()
+        session = _session(tmp_path, hub)
+        hub.publish(pn.Quote("AAPL", bid="189.90", ask="190.10", last="190.00"))
+        hub.set_link(False, error="Connection refused")  # the Redis subscriber lost its server
+        o = session.account.buy("AAPL", 10)
+        assert (o.status, o.reason) == (pn.OrderStatus.PENDING, "feed disconnected")
+        hub.set_link(True)
+        assert o.status is pn.OrderStatus.PENDING  # back, but it waits for a quote from the live feed
+        hub.publish(pn.Quote("AAPL", bid="190.40", ask="190.60", last="190.50"))
+        assert (o.status, o.avg_fill_price) == (pn.OrderStatus.FILLED, D("190.60"))
+        await session.aclose()
+
+    asyncio.run(scenario())

@@ -15,13 +15,32 @@ The session always reads one :class:`Hub`; what fills it depends on configuratio
 
 from __future__ import annotations
 
-from .excel import ExcelSource, LiveWorkbook, ParsedBlock, open_live, parse_block, read_saved
-from .hub import FeedHealth, Hub
-from .record import Recorder
-from .redis_bus import RedisPublisher, RedisSubscriber, asnapshot, mask_url, redis_url, snapshot
-from .replay import Replay, load_quotes
-from .sim import DEFAULT_SYMBOLS, SimulatedMarket
-from .wire import build, decode, encode, normalize
+import importlib
+from typing import Any
+
+# Names are imported on first use: engine-only users (``import papernb``, a backtest reading a
+# Parquet file) never load redis or the Excel reader.
+_WHERE = {
+    "ExcelSource": "excel", "LiveWorkbook": "excel", "ParsedBlock": "excel", "open_live": "excel",
+    "parse_block": "excel", "read_saved": "excel",
+    "FeedHealth": "hub", "Hub": "hub",
+    "Recorder": "record",
+    "RedisPublisher": "redis_bus", "RedisSubscriber": "redis_bus", "asnapshot": "redis_bus", "mask_url": "redis_bus",
+    "redis_url": "redis_bus", "snapshot": "redis_bus",
+    "Replay": "replay", "load_quotes": "replay",
+    "DEFAULT_SYMBOLS": "sim", "SimulatedMarket": "sim",
+    "build": "wire", "decode": "wire", "encode": "wire", "normalize": "wire",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'papernb.feed' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_SYMBOLS",

@@ -42,15 +42,14 @@ class FeedHealth:
     ages: dict[str, float] = field(default_factory=dict)
     #: quotes refused because their ordering could not be real (a seq far past the source's)
     suspicious: int = 0
+    #: quote subscribers that raised (logged; the feed went on for the others)
+    subscriber_errors: int = 0
 
     @property
     def age(self) -> float | None:
         """Seconds since the newest message on any symbol (None before the first)."""
         return min(self.ages.values()) if self.ages else None
 
-    def stale(self, after: float = 5.0) -> list[str]:
-        """Symbols whose last message is older than ``after`` seconds."""
-        return sorted(s for s, a in self.ages.items() if a > after)
 
 
 class Hub:
@@ -71,6 +70,7 @@ class Hub:
         self.last_error: str | None = None
         self._had_link = True
         self.in_snapshot = False
+        self._link_subs: list[Callable[[bool], object]] = []
 
     def subscribe(self, callback: Callback) -> Callable[[], None]:
         """Call ``callback(list_of_quotes)`` for every batch; returns the unsubscribe function."""
@@ -117,6 +117,24 @@ class Hub:
         finally:
             self.in_snapshot = False
 
+    def on_link(self, callback: Callable[[bool], object]) -> Callable[[], None]:
+        """Call ``callback(connected)`` whenever the bus underneath connects or disconnects."""
+        self._link_subs.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._link_subs:
+                self._link_subs.remove(callback)
+
+        return unsubscribe
+
+    def _link_changed(self, was: bool) -> None:
+        if self.connected != was:
+            for cb in tuple(self._link_subs):
+                try:
+                    cb(self.connected)
+                except Exception:
+                    log.exception("link subscriber %r failed", cb)
+
     def count_dropped(self, n: int = 1) -> None:
         """Sources and the Redis subscriber report refused quotes here, so the UI sees them."""
         self.dropped += n
@@ -127,22 +145,26 @@ class Hub:
 
     def attach(self, link: str) -> None:
         """A bus (Redis subscriber) takes over: disconnected until it first connects."""
+        was = self.connected
         self.link, self.connected, self._had_link = link, False, False
+        self._link_changed(was)
 
     def set_link(self, connected: bool, link: str | None = None, error: str | None = None) -> None:
         """Called by the bus underneath (Redis subscriber) when the connection changes."""
         if connected and not self.connected and self._had_link:
             self.reconnects += 1
+        was = self.connected
         self._had_link = self._had_link or connected
         self.connected = connected
         if link is not None:
             self.link = link
         if error is not None or connected:
             self.last_error = error
+        self._link_changed(was)
 
     def health(self) -> FeedHealth:
         """An immutable snapshot for the UI (cheap: call it at the UI's refresh rate)."""
         now = time.monotonic_ns()
         ages = {s: (now - t) / 1e9 for s, t in self._seen.items()}
         return FeedHealth(self.connected, self.link, self.quotes, self.dropped, self.gaps,
-                          self.reconnects, self.last_error, ages, self.suspicious)
+                          self.reconnects, self.last_error, ages, self.suspicious, self.errors)

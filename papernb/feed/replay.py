@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 
 from ..errors import ConfigError, InvalidInput, PaperError
 from ..money import MAX_UNITS, read_decimal, to_units
-from ..quote import SYMBOL_RE, Quote
+from ..quote import NS_MAX, NS_MIN, SYMBOL_RE, Quote, quotes_from_columns
 from .sim import publish_batch
 from .wire import read_pct
 
@@ -52,8 +52,6 @@ _ALIASES = {
     "src": ("src", "source"),
     "seq": ("seq",),
 }
-_NS_MIN = 631_152_000 * 10**9  # 1990-01-01, as Quote
-_NS_MAX = 4_102_444_800 * 10**9  # 2100-01-01
 _MAX_SIZE = 10**12
 _MAX_PCT = 100_000
 #: Dropped rows kept with their row number, column and value (the rest are only counted).
@@ -576,7 +574,7 @@ def _times(col: pa.ChunkedArray, name: str, tz: str | None, what: str) -> _Times
         scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[col.type.unit]
         v, present = _np(col.cast(pa.int64()), pa.int64())
         v = np.where(present, v, 0)
-        ok = present & (v >= -(-_NS_MIN // scale)) & (v < -(-_NS_MAX // scale))
+        ok = present & (v >= -(-NS_MIN // scale)) & (v < -(-NS_MAX // scale))
         return _Times(np.where(ok, v * scale, 0), present, present & ~ok, None)
     if pa.types.is_date(t):
         raise InvalidInput(f"column {name!r} holds dates without a time of day; ts needs the time of each quote")
@@ -624,7 +622,7 @@ def _unit_of(values: np.ndarray) -> tuple[str, int] | None:
         return None
     mid = float(np.median(values[::max(1, len(values) // 1001)]))  # a sample's median: units are 1000x apart
     for unit, scale in _UNITS:
-        if _NS_MIN / scale <= abs(mid) < _NS_MAX / scale:
+        if NS_MIN / scale <= abs(mid) < NS_MAX / scale:
             return unit, scale
     return None
 
@@ -649,7 +647,7 @@ def _epoch_numbers(col: pa.ChunkedArray, name: str) -> _Times:
         unit, scale = found
         with np.errstate(invalid="ignore", over="ignore"):
             us = np.rint(np.where(finite, f, 0.0) * (scale / 1000))  # fractions read to the microsecond
-        ok = finite & (us >= _NS_MIN // 1000) & (us < _NS_MAX // 1000)
+        ok = finite & (us >= NS_MIN // 1000) & (us < NS_MAX // 1000)
         ns[ok] = us[ok].astype(np.int64) * 1000
         return _Times(ns, present, present & ~ok, unit)
     if pa.types.is_uint64(t):
@@ -660,7 +658,7 @@ def _epoch_numbers(col: pa.ChunkedArray, name: str) -> _Times:
     if found is None:
         return _Times(np.zeros(n, np.int64), present, present.copy(), None)
     unit, scale = found
-    ok = present & (v >= -(-_NS_MIN // scale)) & (v < -(-_NS_MAX // scale))
+    ok = present & (v >= -(-NS_MIN // scale)) & (v < -(-NS_MAX // scale))
     return _Times(np.where(ok, v * scale, 0), present, present & ~ok, unit)
 
 
@@ -688,7 +686,7 @@ def _time_text(col: pa.ChunkedArray, name: str, tz: str | None, what: str) -> _T
         if target.tz is None:
             cast = _assume_tz(pa.chunked_array([cast]), tz, name)  # type: ignore[arg-type]
         v, ok = _np(cast.cast(pa.int64()), pa.int64())
-        ok &= (v >= _NS_MIN) & (v < _NS_MAX)
+        ok &= (v >= NS_MIN) & (v < NS_MAX)
         ns[rows[ok]] = v[ok]
         bad[rows[ok]] = False
     rows = np.flatnonzero(epoch)
@@ -698,7 +696,7 @@ def _time_text(col: pa.ChunkedArray, name: str, tz: str | None, what: str) -> _T
         found = _unit_of(big)
         if found is not None:
             unit, scale = found
-            lo, hi = -(-_NS_MIN // scale), -(-_NS_MAX // scale)
+            lo, hi = -(-NS_MIN // scale), -(-NS_MAX // scale)
             _fill(ns, bad, trimmed, rows, lambda v: int(v) * scale if v is not None and lo <= int(v) < hi else None)
     return _Times(ns, present, bad, unit)
 
@@ -865,7 +863,7 @@ def read_tape(source: str | Path | pa.Table, *, table: str | None = None, query:
         obj[~m] = None
         return obj
 
-    # the mark (last, else the bid/ask mid) in bulk, as Quote._trusted would compute it; when
+    # the mark (last, else the bid/ask mid) in bulk, as Quote itself computes it; when
     # every row has a last, the mark column is the last column (and shares its int objects)
     lasts = column(last, has_last)
     marks = lasts if lasts is not None and lasts.dtype != object else np.where(has_last, last, (ask + bid) // 2)[idx]
@@ -907,8 +905,7 @@ class QuoteTape:
     CHUNK = 4096
 
     def __init__(self, columns: list[np.ndarray | None], dropped: int) -> None:
-        # Quote's field order (see Quote._trusted): symbol, bid, ask, last, mark, ts, change_pct,
-        # bid_size, ask_size, src, seq; the twelfth field (src_ts) is always None here
+        # one column per field of quote.COLUMNS, in that order (src_ts left out: always None here)
         self._cols = columns
         self._list: list[Quote] | None = None
         self.dropped = dropped
@@ -961,9 +958,7 @@ class QuoteTape:
             gc_was_on = gc.isenabled()
             gc.disable()  # thousands of new tuples would trigger useless collections
             try:
-                # each Quote built by C code alone: map(tuple.__new__) over zip() rows (not strict:
-                # the all-None fields are endless repeat(None))
-                chunk = list(map(tuple.__new__, repeat(Quote), zip(*parts, none, strict=False)))
+                chunk = quotes_from_columns(parts)
             finally:
                 if gc_was_on:
                     gc.enable()

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import BadQuote, InvalidInput
 from ..money import MAX_UNITS, read_decimal, to_units
-from ..quote import Quote, normalize_symbol, to_ns
+from ..quote import NS_MAX, NS_MIN, Quote, normalize_symbol, to_ns, trusted_quote
 
 __all__ = ["FIELDS", "build", "check_pct", "decode", "encode", "encode_many", "normalize", "price_units", "read_pct"]
 
@@ -31,8 +31,6 @@ _MAX_SIZE = 10**12
 _MAX_PCT = Decimal(100_000)
 _MAX_SRC = 64
 _SYMBOL_OK = re.compile(r"[A-Z0-9./$^_-]{1,32}").fullmatch  # already normalised, as publishers send it
-_NS_MIN = 631_152_000 * 10**9  # 1990, as quote.to_ns
-_NS_MAX = 4_102_444_800 * 10**9  # 2100
 
 
 _FRAC_SCALE = (0, 1000, 100, 10, 1)  # a fraction of n digits, in units of $0.0001
@@ -181,7 +179,7 @@ def build(symbol: Any, bid: int | None, ask: int | None, last: int | None, ts: A
         raise BadQuote(f"bid {bid / 10_000} is above ask {ask / 10_000} for {sym}")
     if last is None and (bid is None or ask is None):
         raise BadQuote(f"a quote for {sym} needs a last price or both bid and ask")
-    if ts is not None and not (type(ts) is int and _NS_MIN <= ts < _NS_MAX):
+    if ts is not None and not (type(ts) is int and NS_MIN <= ts < NS_MAX):
         try:
             ts = to_ns(ts, "quote ts")
         except InvalidInput as e:
@@ -364,7 +362,7 @@ def decode(data: bytes | str) -> tuple[list[tuple[int, Quote]], int]:
     out: list[tuple[int, Quote]] = []
     append = out.append
     dropped = 0
-    units, pcts, symbols_ok, new, QuoteT = _units_of.get, _pct_of.get, _symbols_ok, tuple.__new__, Quote
+    units, pcts, symbols_ok, make = _units_of.get, _pct_of.get, _symbols_ok, trusted_quote
     # json.loads shares one str per key among the objects of a message: once one object's keys
     # are known to be FIELDS, comparing the next object's keys is a pointer check per key
     ours = FIELDS
@@ -388,14 +386,13 @@ def decode(data: bytes | str) -> tuple[list[tuple[int, Quote]], int]:
                     else:
                         mark = None
                     if (mark is not None and (b is None or a is None or b <= a)
-                            and (ts is None or type(ts) is int and _NS_MIN <= ts < _NS_MAX)
+                            and (ts is None or type(ts) is int and NS_MIN <= ts < NS_MAX)
                             and (bsz is None or type(bsz) is int and 0 <= bsz <= _MAX_SIZE)
                             and (asz is None or type(asz) is int and 0 <= asz <= _MAX_SIZE)
                             and (src is None or type(src) is str and len(src) <= _MAX_SRC)
                             and (seq is None or type(seq) is int)):
                         pct = None if chg is None else pcts(chg) or _wire_pct(chg)
-                        # Quote's fields, as Quote._trusted builds them
-                        append((epoch, new(QuoteT, (sym, b, a, la, mark, ts, pct, bsz, asz, src, seq, None))))
+                        append((epoch, make(sym, b, a, la, mark, ts, pct, bsz, asz, src, seq)))
                         continue
             except (_Slow, TypeError):  # TypeError: an unhashable price or symbol
                 pass

@@ -12,12 +12,11 @@ from ._format import esc, money, pl_class
 
 __all__ = ["AccountBanner", "feed_status"]
 
-#: a quote older than this many seconds makes the feed "stale"
-STALE_AFTER = 5.0
-
-
-def feed_status(health: Any, stale_after: float = STALE_AFTER) -> tuple[str, str]:
+def feed_status(health: Any, stale_after: float | None) -> tuple[str, str]:
     """(state, text) from a FeedHealth: state is ``live``, ``stale`` or ``disconnected``.
+
+    ``stale_after`` is the engine's own threshold (``broker.stale_after``): the banner calls the
+    feed stale exactly when the engine stops filling on its quotes.
 
     The age is shown in whole seconds ("<1 s" under a second), so a healthy feed shows
     the same text refresh after refresh and the banner sends nothing.
@@ -31,7 +30,7 @@ def feed_status(health: Any, stale_after: float = STALE_AFTER) -> tuple[str, str
         age_text = f"last quote {int(age)} s old"
     if not health.connected:
         return "disconnected", f"disconnected · {age_text}"
-    if age is None or age > stale_after:
+    if age is None or (stale_after is not None and age > stale_after):
         return "stale", f"stale · {age_text}"
     return "live", f"live · {age_text}"
 
@@ -71,7 +70,7 @@ class AccountBanner(Panel):
             "unrealized": snap.unrealized_pl,
             "realized": snap.realized_pl,
         }
-        state, text = feed_status(self.broker.feed_health())
+        state, text = feed_status(self.broker.feed_health(), self.broker.stale_after)
         badge = '<span class="papernb-badge papernb-simulated">SIMULATED</span>' if self.broker.simulated else ""
         parts = [
             '<div class="papernb-banner-box">',

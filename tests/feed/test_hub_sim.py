@@ -39,7 +39,7 @@ def test_hub_failing_subscriber_is_logged_and_the_others_still_get_quotes() -> N
     hub.subscribe(got.extend)
     hub.publish([Quote("AAPL", last=1)])
     assert [q.symbol for q in got] == ["AAPL"]
-    assert hub.errors == 1
+    assert hub.errors == 1 and hub.health().subscriber_errors == 1
 
 
 def test_hub_unsubscribe_stops_delivery() -> None:

@@ -47,12 +47,15 @@ def test_first_quote_feed_status_live(tmp_path):
 def test_feed_status_rules_stale_after_5s_and_disconnected():
     from papernb.feed.hub import FeedHealth
 
-    assert feed_status(FeedHealth(True, "hub", 1, 0, 0, ages={"A": 0.2})) == ("live", "live · quote <1 s old")
-    assert feed_status(FeedHealth(True, "hub", 1, 0, 0, ages={"A": 5.0, "B": 9.0})) == (
+    assert feed_status(FeedHealth(True, "hub", 1, 0, 0, ages={"A": 0.2}), 5.0) == ("live", "live · quote <1 s old")
+    assert feed_status(FeedHealth(True, "hub", 1, 0, 0, ages={"A": 5.0, "B": 9.0}), 5.0) == (
         "live", "live · last quote 5 s old")
-    assert feed_status(FeedHealth(True, "hub", 1, 0, 0, ages={"A": 12.4})) == ("stale", "stale · last quote 12 s old")
-    assert feed_status(FeedHealth(False, "redis", 1, 0, 0, ages={"A": 3.0})) == (
+    assert feed_status(FeedHealth(True, "hub", 1, 0, 0, ages={"A": 12.4}), 5.0) == ("stale", "stale · last quote 12 s old")
+    assert feed_status(FeedHealth(False, "redis", 1, 0, 0, ages={"A": 3.0}), 5.0) == (
         "disconnected", "disconnected · last quote 3 s old")
+    # the engine's own threshold: with stale_after=30 (or None) a 12 s old quote is live
+    assert feed_status(FeedHealth(True, "hub", 1, 0, 0, ages={"A": 12.4}), 30.0)[0] == "live"
+    assert feed_status(FeedHealth(True, "hub", 1, 0, 0, ages={"A": 12.4}), None)[0] == "live"
 
 
 def test_simulated_session_banner_shows_badge(tmp_path):
