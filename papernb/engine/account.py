@@ -19,7 +19,6 @@ from typing import Any, Protocol
 from ..errors import InvalidInput
 from ..money import fmt_money, from_units
 from ..quote import Quote, normalize_symbol
-from .clock import previous_close
 from .ledger import Ledger, equity_units
 from .model import (
     Estimate,
@@ -48,6 +47,7 @@ class Book(Protocol):
     def seq(self) -> int: ...
     def quote(self, symbol: str) -> Quote | None: ...
     def health(self) -> dict[str, Any]: ...
+    def last_close(self) -> int: ...
     def order(self, account: str, order_id: Any) -> Order: ...
     def submit(self, account: str, symbol: Any, side: Any, qty: Any, **kw: Any) -> Order: ...
     def replace(self, account: str, order_id: Any, **kw: Any) -> Order: ...
@@ -226,8 +226,17 @@ class Account:
 
     def positions(self) -> list[PositionView]:
         """Open positions marked at their latest quotes, by symbol."""
-        view = self._view
-        return [view(p) for p in self._a.sorted_positions() if p.qty]
+        out = []
+        append, new, view = out.append, tuple.__new__, self._view
+        for p in self._a.sorted_positions():  # what ``_view`` does, inline: strategies call this at every decision
+            if p.qty:
+                q = p.book.quote
+                if q is not None:
+                    m = q._mark
+                    append(new(PositionView, (p.sym, p.qty, p.cost, m, m, q._chg, p.res_sell, p.opened)))
+                else:
+                    append(view(p))
+        return out
 
     def position(self, symbol: str) -> PositionView | None:
         """The open position in ``symbol`` marked at its latest quote, or None when flat."""
@@ -255,7 +264,7 @@ class Account:
         now = self._engine.now
         if not now:
             return None
-        close = previous_close(now, self._engine.config.session_close)
+        close = self._engine.last_close()
         if a.epoch_start > close:
             return equity - a.start
         i = bisect_right(a.equity, (close, 1 << 62))

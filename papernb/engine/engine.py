@@ -67,6 +67,7 @@ _MAX_QTY = 1_000_000_000
 _BUY, _SELL = Side.BUY, Side.SELL
 _MKT, _LMT, _STP, _STL = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT
 _PENDING, _PF = OrderStatus.PENDING, OrderStatus.PARTIALLY_FILLED
+_DAY = TimeInForce.DAY
 _EXPIRE, _ELIGIBLE = 0, 1  # heap kinds: at equal times expiry runs first
 
 
@@ -195,26 +196,30 @@ class Engine:
         self._check_open()
         clock = self._clock
         syms = self.ledger.symbols
+        # engine time and the next due time live in locals; they are read back from the engine after
+        # every call that can move them (the clock, what falls due, the strategy), written when a quote does
+        now, due = self._now, self._due
         try:
             for q in quotes:
                 ts = q._ts
-                if ts is None:
+                if ts is None or clock is not None:
                     self._tick_clock()
-                    q = q.restamped(self._now)
-                elif clock is not None:
-                    self._tick_clock()
-                elif ts > self._now:
-                    self._now = ts
+                    now, due = self._now, self._due
+                    if ts is None:
+                        q = q.restamped(now)
+                elif ts > now:
+                    self._now = now = ts
                 sym = q._sym
                 st = syms.get(sym)
                 if st is None:
                     st = syms[sym] = SymbolBook(sym)
                     self.ledger.known.add(sym)
                 st.quote = q
-                if self._now >= self._due:
+                if now >= due:
                     self._quoting = st
                     self._run_due()  # expiries first; orders of this symbol that just became eligible
                     self._quoting = None  # are matched once, by the loop below, on this quote
+                    due = self._due
                 if st.orders:
                     for o in st.orders:  # closed orders leave the list at the commit, not during this loop
                         rest = o.rest
@@ -240,6 +245,7 @@ class Engine:
                     if self._rows:
                         self._commit()
                     then(q)
+                    now, due = self._now, self._due
         except (AttributeError, TypeError) as e:
             bad = q if "q" in locals() else None
             if type(bad) is Quote:
@@ -446,7 +452,7 @@ class Engine:
             else:
                 old_expires = expires = o.expires
                 if tif_ is not o.tif:
-                    expires = self._day_expiry(now) if tif_ is TimeInForce.DAY else None
+                    expires = self._day_expiry(now) if tif_ is _DAY else None
                 # a triggered stop given a new stop price waits for it again (README, matching rule 3)
                 rearmed = o.triggered and stp != o.stop
                 self._emit(ev.OrderReplaced(self._seq + 1, now, a.name, o.id, n, lim, stp, tif_.value,
@@ -525,7 +531,7 @@ class Engine:
                                                      "cancelled to close the position"))
                         out.append(o)
                 out.append(self._place(a, s, _SELL if selling else _BUY, _MKT, abs(p.qty), None, None,
-                                       TimeInForce.DAY, None))
+                                       _DAY, None))
         return [o.handle for o in out]
 
     def reset(self, account: str, cash: Any = None) -> None:
@@ -585,16 +591,22 @@ class Engine:
     @contextmanager
     def _command(self) -> Iterator[None]:
         """One command: time moves (committed on its own), then the body's events commit together."""
-        self._check_open()
+        self._begin()
         try:
-            self._tick_clock()
+            yield
             self._commit()
         except BaseException:
             self._abort()
             raise
+
+    def _begin(self) -> None:
+        """Start a command: the book must be open; time moves, and what fell due is committed first."""
+        if self._store is None:
+            raise BookClosed(self.path)
         try:
-            yield
-            self._commit()
+            self._tick_clock()
+            if self._rows:
+                self._commit()
         except BaseException:
             self._abort()
             raise
@@ -627,7 +639,7 @@ class Engine:
         now = self._now
         oid = self.ledger.next_order_id
         elig = now + self._review_ns
-        expires = self._day_expiry(now) if tif_ is TimeInForce.DAY else None
+        expires = self._day_expiry(now) if tif_ is _DAY else None
         st = self.ledger.symbols.get(sym)
         q = st.quote if st is not None else None
         if q is None and sym not in self.ledger.known:
@@ -677,6 +689,14 @@ class Engine:
             lo = previous_close(now, self._close_time)
             self._expiry_cache = (lo, hi)
         return hi
+
+    def last_close(self) -> int:
+        """The latest session close at or before engine time (day P/L counts from there)."""
+        now = self._now
+        lo, hi = self._expiry_cache
+        if not lo <= now < hi:
+            self._day_expiry(now)
+        return self._expiry_cache[0]
 
     def _schedule(self, t: int, kind: int, oid: int) -> None:
         heapq.heappush(self._heap, (t, kind, oid))

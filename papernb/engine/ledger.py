@@ -26,7 +26,7 @@ from . import events as ev
 from .model import Fill, Order, OrderStatus, OrderType, RoundTrip, Side, TimeInForce, transition
 from .state import AccountState, OrderState, Position, SymbolBook
 
-_P, _PF = OrderStatus.PENDING, OrderStatus.PARTIALLY_FILLED
+_P, _PF, _F = OrderStatus.PENDING, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
 _EXPIRED_REASON = "expired at the session close"
 
 
@@ -203,7 +203,7 @@ class Ledger:
         if e.fill_id >= self.next_fill_id:
             self.next_fill_id = e.fill_id + 1
         o.status = status
-        if status is OrderStatus.FILLED:
+        if status is _F:
             self._close(a, o, e.ts)
 
     # -- positions ---------------------------------------------------------------------------

@@ -46,8 +46,11 @@ class _StrEnum(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: object, what: str) -> Any:
-        if isinstance(value, cls):
+        if type(value) is cls:
             return value
+        member = cls._texts().get(value) if type(value) is str else None  # "BUY", "buy": one dict lookup
+        if member is not None:
+            return member
         if isinstance(value, str):
             member = cls.__members__.get(value.upper())
             if member is not None:
@@ -60,6 +63,16 @@ class _StrEnum(enum.StrEnum):
 
     def __str__(self) -> str:
         return self.value
+
+    @classmethod
+    def _texts(cls) -> dict[str, Any]:
+        texts = cls.__dict__.get("_text_cache")
+        if texts is None:
+            texts = {}
+            for m in cls:
+                texts[m.value] = texts[m.value.lower()] = m
+            type.__setattr__(cls, "_text_cache", texts)
+        return texts
 
 
 class Side(_StrEnum):

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..quote import Quote
 
 _P, _PF = OrderStatus.PENDING, OrderStatus.PARTIALLY_FILLED
+_BUY = Side.BUY
 
 
 class OrderState:
@@ -39,7 +40,7 @@ class OrderState:
         self.account = account
         self.symbol = symbol
         self.side = side
-        self.buy = side is Side.BUY
+        self.buy = side is _BUY
         self.type = type_
         self.qty = qty
         self.filled = 0

@@ -230,3 +230,46 @@ def test_an_engine_with_a_clock_never_records_a_negative_quote_age() -> None:
     o = a.buy("AAPL", 1)
     (f,) = a.fills()
     assert o.status == "FILLED" and f.quote_age_ns == 0
+
+
+# -- doors of the engine (issue 11, section 3) --------------------------------------------------------
+@pytest.mark.parametrize("bad", [None, {"symbol": "AAPL", "last": 1}, ("AAPL", 1), "AAPL"])
+def test_on_quote_with_something_that_is_not_a_quote_is_a_bad_quote_and_changes_nothing(bad: object) -> None:
+    book, m, a = _book()
+    m.quote("AAPL", 189.90, 190.10, 190.00)
+    before = book.state_hash()
+    with pytest.raises(pn.BadQuote, match="not a pn.Quote|on_quote takes a pn.Quote"):
+        book.on_quote(bad)  # type: ignore[arg-type]
+    with pytest.raises(pn.BadQuote, match="not a pn.Quote"):
+        book.on_quotes([bad])  # type: ignore[list-item]
+    assert book.state_hash() == before
+
+
+@pytest.mark.parametrize("name", ["ſam", "\u212aelvin", "straße", "ali ce", ""])
+def test_account_names_are_ascii_only_and_never_fold_into_someone_elses(name: str) -> None:
+    book, m, a = _book()
+    book.account("sam")
+    with pytest.raises(pn.InvalidInput, match="must be 1-32 of a-z"):
+        book.account(name)
+    assert book.accounts() == ["alice", "sam"]
+
+
+@pytest.mark.parametrize("symbol", ["ßAP", "\u212aO", "AA PL"])
+def test_symbols_are_ascii_only(symbol: str) -> None:
+    book, m, a = _book()
+    with pytest.raises(pn.InvalidInput, match="is not a valid symbol"):
+        a.buy(symbol, 1)
+    with pytest.raises(pn.BadQuote, match="is not a valid symbol"):
+        pn.Quote(symbol, last=1)
+
+
+def test_status_filters_take_open_in_a_list_as_well() -> None:
+    book, m, a = _book()
+    m.quote("AAPL", 189.90, 190.10, 190.00)
+    done = a.buy("AAPL", 1)
+    rest = a.buy("AAPL", 1, limit=100)
+    assert a.orders(status=["open"]) == [rest]
+    assert a.orders(status=["open", "filled"]) == [done, rest]
+    assert a.orders(status=("PENDING",)) == [rest]
+    with pytest.raises(pn.InvalidOrder, match="status must be one of"):
+        a.orders(status=["opened"])
