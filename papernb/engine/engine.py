@@ -322,6 +322,12 @@ class Engine:
                 "closed": self.closed}
 
     @property
+    def store(self) -> Store:
+        """The book's store: for an owner that writes the journal itself (the engine service)."""
+        self._check_open()
+        return self._store  # type: ignore[return-value]
+
+    @property
     def seq(self) -> int:
         """The last committed journal sequence number (moves exactly when durable state changed)."""
         return self._committed
