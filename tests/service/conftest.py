@@ -89,3 +89,15 @@ def service(book: Path, tokens: dict[str, str]) -> Iterator[Service]:
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, dict[str, str]]]:
+    """One service for a table of cases that each leave the book as they found it."""
+    book = tmp_path_factory.mktemp("shared") / "book.duckdb"
+    toks = {"admin": add_user(book, "admin", admin=True), "alice": add_user(book, "alice")}
+    s = Service(book, free_port(), "--feed", "none").start()
+    try:
+        yield s, toks
+    finally:
+        s.stop()
