@@ -653,7 +653,9 @@ def _routes(app: FastAPI, service: Service, current_user: Callable[..., Awaitabl
     async def feed(user: User = U) -> dict:
         h = service.hub.health()
         return {"connected": h.connected, "link": h.link, "quotes": h.quotes, "dropped": h.dropped, "gaps": h.gaps,
-                "reconnects": h.reconnects, "age_s": h.age, "suspicious": h.suspicious}
+                "reconnects": h.reconnects, "age_s": h.age, "suspicious": h.suspicious, "last_error": h.last_error,
+                "stale_after_s": service.engine.config.stale_after, "now": schema.iso(wall_ns()),  # type: ignore[union-attr]
+                "simulated": service.config.feed == "sim"}
 
     # -- events ----------------------------------------------------------------------------------
     @app.get("/v1/events")
