@@ -133,33 +133,66 @@ class RemoteBroker:
         return r.json()
 
     async def _load(self) -> None:
-        acct = await self._get("/v1/account")
+        await self._load_from(self._get)
+
+    def _get_sync(self, path: str, **params: Any) -> Any:
+        try:
+            r = self._sync.get(path, params=params or None)
+        except httpx.HTTPError as e:
+            raise ServiceUnavailable(f"the service at {self.url} cannot be reached: {e}") from None
+        _raise_for(r)
+        return r.json()
+
+    def start_sync(self) -> RemoteBroker:
+        """:meth:`start` for code that cannot await (``pn.connect`` in a notebook cell): loads the mirror
+        with a blocking request, then follows the event stream on the running loop."""
+        gen = self._load_from(self._as_awaitable(self._get_sync))
+        try:
+            gen.send(None)
+        except StopIteration:
+            pass
+        else:  # pragma: no cover - _as_awaitable never suspends
+            raise AssertionError("the synchronous load suspended")
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._follow(), name="papernb-remote-events"))
+        self._tasks.append(loop.create_task(self._poll(), name="papernb-remote-poll"))
+        return self
+
+    @staticmethod
+    def _as_awaitable(fn: Callable[..., Any]) -> Callable[..., Any]:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return fn(*args, **kwargs)
+
+        return call
+
+    async def _load_from(self, get: Callable[..., Any]) -> None:
+        acct = await get("/v1/account")
         self.account_name = acct["account"]
-        feed = await self._get("/v1/feed")
-        self._apply_feed(feed)
+        self._apply_feed(await get("/v1/feed"))
         orders: list[dict] = []
         after = None
         while True:
-            page = await self._get("/v1/orders", status="all", limit=500, **({"after": after} if after else {}))
+            page = await get("/v1/orders", status="all", limit=500, **({"after": after} if after else {}))
             orders += page
             if len(page) < 500:
                 break
             after = page[-1]["id"]
         self._orders = {d["id"]: schema.order_from_json(d, self.account_name) for d in orders}
         self._set_account(acct)
-        await self._load_history()
+        await self._load_history(get)
         if self._last_id is None:  # the stream starts where this picture of the account ends
             self._last_id = acct["seq"]
         self.connected = True
 
-    async def _load_history(self) -> None:
+    async def _load_history(self, get: Callable[..., Any] | None = None) -> None:
+        get = get or self._get
         name = self.account_name
-        self._fills = sorted((schema.fill_from_json(d, name) for d in await self._get("/v1/fills", limit=500)),
+        self._fills = sorted((schema.fill_from_json(d, name) for d in await get("/v1/fills", limit=500)),
                              key=lambda f: f.id)
-        self._trips = sorted((schema.trip_from_json(d, name) for d in await self._get("/v1/trades", limit=500)),
+        self._trips = sorted((schema.trip_from_json(d, name) for d in await get("/v1/trades", limit=500)),
                              key=lambda t: t.id)
-        self._stats = await self._get("/v1/stats")
-        self._equity = [(schema.ns(p["ts"]), Decimal(p["equity"])) for p in await self._get("/v1/equity")]  # type: ignore[misc]
+        self._stats = {k: Decimal(v) if isinstance(v, str) else v for k, v in (await get("/v1/stats")).items()}
+        self._equity = [(schema.ns(p["ts"]), Decimal(p["equity"])) for p in await get("/v1/equity")]  # type: ignore[misc]
         self._history_due = False
 
     def _apply_feed(self, feed: dict[str, Any]) -> None:
@@ -297,7 +330,7 @@ class RemoteBroker:
     async def _command(self, method: str, path: str, body: Any = None) -> Any:
         try:
             r = await self._client.request(method, path, json=body)
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, RuntimeError) as e:
             raise ServiceUnavailable(f"the service at {self.url} cannot be reached ({e}); the command was not "
                                      f"sent, or its answer was lost: check the order list before sending it again") from None
         _raise_for(r)
@@ -369,7 +402,7 @@ class RemoteBroker:
                 r = self._sync.get("/v1/snapshot", params={"symbols": sym})
                 _raise_for(r)
                 self._store_quotes(r.json())
-            except (httpx.HTTPError, PaperError):
+            except (httpx.HTTPError, PaperError, RuntimeError):  # RuntimeError: the broker was closed
                 pass
             entry = self._quotes.get(sym)
             if entry is None:
@@ -392,7 +425,7 @@ class RemoteBroker:
             r = self._sync.post("/v1/orders/estimate", json={
                 "symbol": symbol, "side": str(side), "qty": qty, "type": str(type), "limit_price": _price(limit),
                 "stop_price": _price(stop)})
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, RuntimeError) as e:  # RuntimeError: the broker was closed
             raise ServiceUnavailable(f"the service at {self.url} cannot be reached: {e}") from None
         _raise_for(r)
         return schema.estimate_from_json(r.json())
@@ -422,3 +455,73 @@ class RemoteBroker:
                 self._event_subs.remove(callback)
 
         return unsubscribe
+
+
+class RemoteSession:
+    """What ``pn.connect(service=URL, token=...)`` returns: a session whose book lives in a service.
+
+    Its ``broker`` (a :class:`RemoteBroker`) is what the dashboard and every panel use, exactly as
+    with a local session; commands are the broker's (``await session.broker.submit(...)``).
+    """
+
+    def __init__(self, broker: RemoteBroker) -> None:
+        self.broker = broker
+        self.simulated = broker.simulated
+        self.feed_label = f"service {broker.url}"
+        self._stoppers: list[Callable[[], Any]] = []
+        self._closed = False
+
+    @property
+    def account_name(self) -> str:
+        return self.broker.account_name
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def subscribe(self, callback: Callable[[Snapshot], None]) -> Callable[[], None]:
+        return self.broker.subscribe(callback)
+
+    def refresh(self, force: bool = False) -> bool:
+        return False  # the service pushes snapshots itself
+
+    def add_stopper(self, stop: Callable[[], Any]) -> None:
+        self._stoppers.append(stop)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for stop in self._stoppers:
+            with contextlib.suppress(Exception):
+                r = stop()
+                if asyncio.iscoroutine(r):
+                    await r
+        await self.broker.aclose()
+
+    def close(self) -> None:
+        """Like :meth:`aclose`, from sync code: the connections close on the loop shortly after."""
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().create_task(self.aclose())
+            return
+        asyncio.run(self.aclose())
+
+    def __repr__(self) -> str:
+        return f"<RemoteSession {self.account_name} at {self.broker.url}>"
+
+
+def connect_remote(url: str, token: str | None) -> RemoteSession:
+    """A session against a running service (``pn.connect(service=URL, token=...)``)."""
+    import os
+
+    token = token or os.environ.get("PAPERNB_TOKEN")
+    if not token:
+        raise InvalidInput("a service needs an API token: pass token=... or set PAPERNB_TOKEN "
+                           "(papernb users add NAME prints one)")
+    broker = RemoteBroker(url, token)
+    try:
+        broker.start_sync()
+    except BaseException:
+        broker._sync.close()  # noqa: SLF001 - its own module
+        raise
+    return RemoteSession(broker)
