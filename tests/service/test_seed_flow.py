@@ -82,3 +82,17 @@ def test_seed_paths_are_aliases(service: Service, tokens: dict[str, str]) -> Non
         assert [(q["symbol"], q["bid"], q["stale"]) for q in snap] == [("MSFT", "419.90", False)]
         r = c.post(f"/orders/{o['id']}/cancel")
         assert r.json()["status"] == "CANCELLED"
+
+
+def test_the_saved_openapi_schema_is_the_running_services(service: Service) -> None:
+    """docs/openapi.json is what clients generate from: it must be what the service serves.
+    (Regenerate: python -c "import json,tempfile; from papernb.service.app import create_app, ServiceConfig;
+    json.dump(create_app(ServiceConfig(book=tempfile.mktemp())).openapi(), open('docs/openapi.json','w'),
+    indent=1, sort_keys=True)")"""
+    import json
+    from pathlib import Path
+
+    import httpx
+
+    saved = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
+    assert httpx.get(service.url + "/openapi.json").json() == saved
