@@ -218,6 +218,22 @@ class Session:
         return f"<Session {self.account.name} on {self.engine.path} ({self.feed_label})>"
 
 
+#: Feeds of real quotes: a session on them follows the exchange's regular hours by default.
+REAL_FEEDS = ("redis", "excel")
+
+
+def hours_for_feed(feed: str, settings: dict[str, Any], environ: dict[str, str] | None = None) -> dict[str, str]:
+    """``{"trading_hours": "regular"}`` when ``feed`` carries real quotes (Redis, Excel) and neither the
+    caller (``settings``) nor ``PAPERNB_TRADING_HOURS`` chose the hours; else ``{}`` (the config decides).
+
+    ``pn.connect``, ``papernb app`` (through ``pn.connect``) and the engine service use this one rule.
+    """
+    env = os.environ if environ is None else environ
+    if feed in REAL_FEEDS and "trading_hours" not in settings and not env.get("PAPERNB_TRADING_HOURS"):
+        return {"trading_hours": "regular"}
+    return {}
+
+
 def _open_engine(path: str, wait: float, config: EngineConfig) -> Engine:
     deadline = time.monotonic() + wait
     while True:
@@ -242,7 +258,9 @@ def connect(account: str | None = None, *, db: str | None = None, feed: str | Hu
       simulated feed, ``~/.papernb/paper.duckdb`` on real quotes, so that random-walk P/L
       never mixes into a real paper record).
     - ``wait``: seconds to wait for a locked book to be released before ``BookLocked``.
-    - other keywords: :class:`~papernb.EngineConfig` fields.
+    - other keywords: :class:`~papernb.EngineConfig` fields.  ``trading_hours`` is ``"regular"``
+      on real quotes (the Redis feed, which the Excel reader publishes to) unless given here or
+      in ``PAPERNB_TRADING_HOURS``; ``"always"`` on the simulated market, a replay or your own hub.
     """
     from .feed.redis_bus import RedisSubscriber, mask_url, redis_url
 
@@ -265,6 +283,7 @@ def connect(account: str | None = None, *, db: str | None = None, feed: str | Hu
     if kind == "redis" and not url:
         raise ConfigError("feed 'redis' needs a URL: pass redis=... or set PAPERNB_REDIS_URL")
     path = db or default_book_path(simulated=simulated)
+    settings = {**settings, **hours_for_feed(kind if isinstance(kind, str) else "hub", settings)}
     config = EngineConfig.build(None, **settings)
     engine = _open_engine(path, wait, config)
     try:
