@@ -22,6 +22,7 @@ question for every order.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol, runtime_checkable
@@ -363,13 +364,17 @@ def _build(code: str, start: date, end: date, tz: ZoneInfo) -> dict[date, Day]:
     except ImportError:
         raise ConfigError("the exchange calendar needs the exchange_calendars package: "
                           "pip install exchange_calendars") from None
-    cal = xc.get_calendar(code, start=start.isoformat(), end=end.isoformat())
-    sched = cal.schedule
-    early = {t.date() for t in cal.early_closes}
+    with warnings.catch_warnings():  # 4.13 reads Series.values, which pandas 3.1 deprecates: not ours to fix
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        cal = xc.get_calendar(code, start=start.isoformat(), end=end.isoformat())
+        sched = cal.schedule
+        early = {t.date() for t in cal.early_closes}
+        holidays = cal.regular_holidays
+        named = None if holidays is None else holidays.holidays(start.isoformat(), end.isoformat(),
+                                                                  return_name=True)
     names: dict[date, str] = {}
-    holidays = cal.regular_holidays
-    if holidays is not None:
-        named = holidays.holidays(start.isoformat(), end.isoformat(), return_name=True)
+    if named is not None:
         for t, n in named.items():
             names[t.date()] = _DISPLAY_NAMES.get(str(n), str(n))
     days: dict[date, Day] = {}
