@@ -131,11 +131,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--book", help="book file (PAPERNB_DB)")
     ap.add_argument("--feed", help="sim | redis | replay:PATH (PAPERNB_FEED)")
     ap.add_argument("--redis", help="Redis URL (PAPERNB_REDIS_URL); implies --feed redis; must be reachable")
+    ap.add_argument("--service", help="a running papernb serve to trade through (PAPERNB_SERVICE): the book lives "
+                                      "there, shared with every other window")
+    ap.add_argument("--token", help="your API token for --service (PAPERNB_TOKEN)")
     args = ap.parse_args(argv)
+    if args.service:
+        _check_service(args.service, args.token or os.environ.get("PAPERNB_TOKEN"))
     env = dict(os.environ)
     _checked(args, env)
     for flag, var in (("account", "PAPERNB_ACCOUNT"), ("book", "PAPERNB_DB"), ("feed", "PAPERNB_FEED"),
-                      ("redis", "PAPERNB_REDIS_URL")):
+                      ("redis", "PAPERNB_REDIS_URL"), ("service", "PAPERNB_SERVICE"), ("token", "PAPERNB_TOKEN")):
         value = getattr(args, flag)
         if value:
             env[var] = str(Path(value).expanduser()) if flag == "book" else value
@@ -149,6 +154,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return subprocess.call(voila_command(port, no_browser=args.no_browser), env=env)
     except KeyboardInterrupt:
         return 0
+
+
+def _check_service(url: str, token: str | None) -> None:
+    """--service must answer, and accept the token, before Voila starts (one line otherwise)."""
+    from .cli import UsageError
+    from .errors import PaperError
+
+    if not token:
+        raise UsageError("--service needs --token TOKEN (or PAPERNB_TOKEN): papernb users add NAME prints one")
+    import httpx
+
+    try:
+        r = httpx.get(url.rstrip("/") + "/v1/account", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    except httpx.HTTPError as e:
+        raise PaperError(f"--service {url}: cannot reach it ({e})") from None
+    if r.status_code == 401:
+        raise PaperError(f"--service {url}: the token was refused (papernb users token NAME makes a new one)")
+    if r.status_code != 200:
+        raise PaperError(f"--service {url}: answered {r.status_code}")
 
 
 def _has_module(name: str) -> bool:

@@ -29,6 +29,12 @@ commands:
   feed sim|replay|excel     run a quote source (see: papernb feed sim --help)
   quotes SYMBOL...          latest quotes from Redis
   record --to FILE          record the live tape
+  serve [--book F] [--feed sim|redis|replay:PATH] [--host H] [--port 8765]
+                            serve one book over HTTP (many traders, windows and scripts); see docs/service.md
+  users add|list|revoke|token [NAME] [--book F | --service URL --token ADMIN]
+                            users and their API tokens
+  backup --service URL --token ADMIN --to FILE
+                            an online copy of the book a running service holds
 
 exit codes: 0 done; 1 the command could not do its job (an input file it cannot use, Redis
 unreachable, a book in use), with one line on stderr saying why; 2 the command line is wrong
@@ -141,6 +147,11 @@ def _dispatch(cmd: str, rest: list[str]) -> int:
         from .demo import main as demo_main
 
         return demo_main(rest)
+    if cmd in ("serve", "users", "backup"):
+        from .service import cli as service_cli
+
+        return {"serve": service_cli.serve_main, "users": service_cli.users_main,
+                "backup": service_cli.backup_main}[cmd](rest)
     from .feed.cli import main as feed_main
 
     return feed_main([cmd, *rest])
@@ -161,8 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     cmd, rest = args[0], args[1:]
     setup_logging(debug)
-    if cmd not in ("app", "demo", "feed", "quotes", "record"):
-        print(f"papernb: unknown command {cmd!r}; commands: app, demo, feed, quotes, record "
+    if cmd not in ("app", "demo", "feed", "quotes", "record", "serve", "users", "backup"):
+        print(f"papernb: unknown command {cmd!r}; commands: app, demo, feed, quotes, record, serve, users, backup "
               f"(see: papernb --help)", file=sys.stderr)
         return EXIT_USAGE
     code = run_command(_prog(cmd, rest), lambda: _dispatch(cmd, rest), debug=debug)

@@ -247,7 +247,8 @@ def _open_engine(path: str, wait: float, config: EngineConfig) -> Engine:
 
 def connect(account: str | None = None, *, db: str | None = None, feed: str | Hub | None = None,
             redis: str | None = None, symbols: list[str] | None = None, rate: float = 20.0, seed: int | None = None,
-            refresh_hz: float = 4.0, wait: float = 0.0, start: bool = True, **settings: Any) -> Session:
+            refresh_hz: float = 4.0, wait: float = 0.0, start: bool = True, service: str | None = None,
+            token: str | None = None, **settings: Any) -> Any:
     """Open a live session on the running event loop (a notebook kernel has one).
 
     - ``account``: name (``PAPERNB_ACCOUNT``, default ``trader``).
@@ -258,10 +259,23 @@ def connect(account: str | None = None, *, db: str | None = None, feed: str | Hu
       simulated feed, ``~/.papernb/paper.duckdb`` on real quotes, so that random-walk P/L
       never mixes into a real paper record).
     - ``wait``: seconds to wait for a locked book to be released before ``BookLocked``.
+    - ``service``: the URL of a running ``papernb serve`` (``PAPERNB_SERVICE``) with ``token``
+      (``PAPERNB_TOKEN``): the book lives there, shared with every other window; the session's
+      ``broker`` (a RemoteBroker) is what the dashboard uses.
     - other keywords: :class:`~papernb.EngineConfig` fields.  ``trading_hours`` is ``"regular"``
       on real quotes (the Redis feed, which the Excel reader publishes to) unless given here or
       in ``PAPERNB_TRADING_HOURS``; ``"always"`` on the simulated market, a replay or your own hub.
     """
+    service = service or os.environ.get("PAPERNB_SERVICE") or None
+    if service:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise ConfigError("pn.connect(service=...) follows the service's event stream on an asyncio loop: "
+                              "in a script, call it inside `async def main()` run with `asyncio.run(main())`") from None
+        from .service.remote import connect_remote
+
+        return connect_remote(service, token)
     from .feed.redis_bus import RedisSubscriber, mask_url, redis_url
 
     if start:

@@ -14,8 +14,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-echo "== installing papernb with its test and app extras"
-python -m pip install -q --disable-pip-version-check -e ".[test,app]"
+echo "== installing papernb with its test, app and service extras"
+python -m pip install -q --disable-pip-version-check -e ".[test,app,service]"
 
 echo "== ruff"
 python -m ruff check papernb tests bench scripts

@@ -186,6 +186,11 @@ class Account:
         """The live order ``order_id`` of this account (``UnknownOrder`` for anyone else's)."""
         return self._engine.order(self._name, order_id)
 
+    def order_by_client_id(self, client_order_id: str) -> Order | None:
+        """The order this account placed with ``client_order_id``, if any (any epoch)."""
+        o = self._a.coids.get(client_order_id)
+        return None if o is None else o.handle
+
     def orders(self, status: Any = None, symbol: str | None = None, epoch: int | str | None = None) -> list[Order]:
         """Live orders in id order; ``status`` is a status, ``"open"``, or a list of them."""
         a = self._a

@@ -161,6 +161,8 @@ class Engine:
         self.calendar = engine_calendar(calendar, cfg.session_close)
         self._hours = cfg.trading_hours
         self._hours_change = _NEVER if self._hours == "always" else 1  # when the gate next opens or closes
+        self._grouped = False  # group commits: rows wait in _group for the owner to write them
+        self._group: list[tuple] = []  # applied and committed in memory, not yet written (group mode)
         self._review_ns = int(cfg.review_seconds * _NS)
         self._stale_ns = None if cfg.stale_after is None else int(cfg.stale_after * _NS)
         self.model = fill_model(cfg)
@@ -349,6 +351,12 @@ class Engine:
         """Counters that say whether the book is well: listener errors, failed writes, rebuilds."""
         return {**self.counters, "last_listener_error": self._last_listener_error, "seq": self._committed,
                 "closed": self.closed}
+
+    @property
+    def store(self) -> Store:
+        """The book's store: for an owner that writes the journal itself (the engine service)."""
+        self._check_open()
+        return self._store  # type: ignore[return-value]
 
     @property
     def seq(self) -> int:
@@ -643,9 +651,10 @@ class Engine:
             raise
 
     def _abort(self) -> None:
-        """Something raised after events were applied but before they committed: rebuild."""
+        """Something raised after events were applied but before they committed: rebuild (keeping the
+        rows of earlier commands of a group, which are good and will be written with it)."""
         if self._touched or self._rows:
-            self._rebuild()
+            self._rebuild(self._group)
 
     def _account_state(self, account: str) -> AccountState:
         a = self.ledger.accounts.get(account)
@@ -818,6 +827,11 @@ class Engine:
         store = self._store
         if store is None:
             raise BookClosed(self.path)
+        if self._grouped:  # the owner writes them with the rest of the group (take_group)
+            self._group.extend(rows)
+            self._rows = []
+            self._touched = False
+            return
         try:
             store.append(rows)
         except Exception as exc:
@@ -857,8 +871,9 @@ class Engine:
                     self._last_listener_error = f"{type(exc).__name__}: {exc}"
                     log.exception("engine listener %r failed", cb)
 
-    def _rebuild(self) -> None:
-        """Back to the last durable state: replay the journal into a fresh ledger.
+    def _rebuild(self, unwritten: list[tuple] | None = None) -> None:
+        """Back to the last durable state: replay the journal into a fresh ledger (then the
+        ``unwritten`` rows of a group whose commands succeeded, when a later one failed).
 
         Handles users hold are re-pointed at the rebuilt orders; quotes, mark ranges,
         MFE/MAE and equity points (not state) are carried over from before.
@@ -870,6 +885,12 @@ class Engine:
         new = Ledger({oid: o.handle for oid, o in old.orders.items()})
         if self._store is not None:
             self._replay(new)
+        if unwritten:
+            for r in unwritten:
+                new.apply(r[7])
+            new.compact()
+        else:
+            self._group = []
         for sym, st in old.symbols.items():
             nst = new.symbol(sym)
             nst.quote, nst.hi, nst.lo = st.quote, st.hi, st.lo
@@ -889,7 +910,7 @@ class Engine:
                 if np is not None and np.opened == p.opened:
                     np.mfe, np.mae = max(np.mfe, p.mfe), min(np.mae, p.mae)
         self.ledger = new
-        self._seq = self._committed
+        self._seq = unwritten[-1][0] if unwritten else self._committed
         self._reschedule()
 
     def _replay(self, ledger: Ledger) -> None:
@@ -1025,9 +1046,24 @@ class Engine:
         store = self._store
         if store is None:
             return
-        if self._rows:
-            self._checkpoint_due = True
+        if self._rows or self._group or self._grouped:  # checkpoints show durable state only; in
+            self._checkpoint_due = True  # group mode the owner writes them (checkpoint_payload)
             return
+        payload = self.checkpoint_payload()
+        try:
+            store.checkpoint(*payload[0])
+        except BookWriteFailed as exc:  # the journal is intact: try again at the next second
+            self.counters["checkpoint_errors"] += 1
+            log.warning("checkpoint of %s failed (the journal is intact): %s", self.path, exc)
+            return
+        self.checkpoint_written(payload)
+
+    def checkpoint_payload(self) -> tuple:
+        """The rows of a checkpoint of the durable state: ``((tables, append, now), marker)``.
+
+        Built on the engine's thread; written by ``store.checkpoint(*payload[0])`` (a writer thread
+        in the engine service), then :meth:`checkpoint_written`.
+        """
         for st in self.ledger.symbols.values():
             if st.positions:
                 st.fold()
@@ -1053,14 +1089,53 @@ class Engine:
             trips.append((t.account, t.epoch, t.symbol, t.direction, t.qty, t.entries, t.exits, t.avg_entry,
                           t.avg_exit, t.realized_pl, t.fees, t.net_pl, t.return_pct, t.opened_at,
                           t.closed_at, t.mfe, t.mae, t.verdict, t.id))
-        try:
-            store.checkpoint({"accounts": accounts, "positions": positions},
-                             {"marks": marks, "equity": equity, "round_trips": trips}, now=self._now)
-        except BookWriteFailed as exc:  # the journal is intact: try again at the next second
-            self.counters["checkpoint_errors"] += 1
-            log.warning("checkpoint of %s failed (the journal is intact): %s", self.path, exc)
-            return
+        return (({"accounts": accounts, "positions": positions},
+                 {"marks": marks, "equity": equity, "round_trips": trips}, self._now), (new_written, len(all_trips)))
+
+    def checkpoint_written(self, payload: tuple) -> None:
+        new_written, trips = payload[1]
         self._equity_written.update(new_written)
-        self._trips_written = len(all_trips)
+        self._trips_written = trips
         self._dirty = False
+        self._checkpoint_due = False
+
+    # ------------------------------------------------------------------ group commit (the engine service)
+    def group_commits(self, on: bool = True) -> None:
+        """Group mode, for an owner that writes the journal itself (the engine service's sequencer).
+
+        Commands and quotes apply and commit in memory as always, but their rows wait in a group
+        instead of being written; the owner takes them (:meth:`take_group`), writes them in one
+        transaction (off the event loop), then says so (:meth:`group_written`, which tells the
+        listeners) or not (:meth:`group_failed`, which rebuilds from the journal).  Nobody may be
+        answered about a command of the group before ``group_written``.
+        """
+        if not on and self._group:
+            raise InvalidInput("the group still holds unwritten rows: write them (take_group) first")
+        self._grouped = on
+
+    @property
+    def checkpoint_due(self) -> bool:
+        """A checkpoint is owed (group mode: the owner writes it with :meth:`checkpoint_payload`)."""
+        return self._checkpoint_due
+
+    def take_group(self) -> list[tuple]:
+        """The rows applied since the last take, to be written together (they stay unwritten until
+        :meth:`group_written`)."""
+        return list(self._group)
+
+    def group_written(self, rows: list[tuple]) -> None:
+        """``rows`` (from :meth:`take_group`) are durable: listeners hear of them now."""
+        n = len(rows)
+        if self._group[:n] != rows:
+            raise InvalidInput("group_written: these are not the oldest unwritten rows")
+        del self._group[:n]
+        self._committed = rows[-1][0] if rows else self._committed
+        self._dirty = True
+        self._after_commit(rows)
+
+    def group_failed(self) -> None:
+        """Writing the group failed: everything not durable is undone (rebuilt from the journal)."""
+        self.counters["write_failures"] += 1
+        self._group = []
+        self._rebuild()
 

@@ -378,6 +378,46 @@ class Snapshot(_View):
         return from_units(self[6] - self[7])  # type: ignore[return-value]
 
 
+def _u(d: Any) -> int | None:
+    from ..money import to_units
+
+    return None if d is None else to_units(d, "amount", exact=False)
+
+
+def order_view(*, id: int, account: str, symbol: str, side: Any, type: Any, qty: int, filled_qty: int,
+               limit: Any, stop: Any, tif: Any, status: Any, reason: str | None, client_order_id: str | None,
+               created_at: int, eligible_at: int, expires_at: int | None, updated_at: int,
+               avg_fill_price: Any, fees: Any, triggered: bool, epoch: int, reserved_cash: Any,
+               reserved_shares: int, closed_at: int | None) -> OrderView:
+    """An OrderView from its fields in dollars (a remote broker's mirror builds its views here)."""
+    fill_value = 0 if avg_fill_price is None else round(Decimal(str(avg_fill_price)) * filled_qty * 10_000)
+    return tuple.__new__(OrderView, (
+        id, account, symbol, Side.parse(side, "side"), OrderType.parse(type, "type"), qty, filled_qty, _u(limit),
+        _u(stop), TimeInForce.parse(tif, "tif"), OrderStatus.parse(status, "status"), reason, client_order_id,
+        created_at, eligible_at, expires_at, updated_at, fill_value, _u(fees) or 0, triggered, epoch,
+        _u(reserved_cash) or 0, reserved_shares, closed_at))
+
+
+def position_view(*, symbol: str, qty: int, cost: Any, last: Any, day_change_pct: Any, reserved_qty: int,
+                  opened_at: int) -> PositionView:
+    """A PositionView from its fields in dollars (``last`` None: carried at cost)."""
+    c = _u(cost) or 0
+    m = _u(last)
+    carry = m if m is not None else (round(c / qty) if qty else 0)
+    chg = None if day_change_pct is None else Decimal(str(day_change_pct))
+    return tuple.__new__(PositionView, (symbol, qty, c, m, carry, chg, reserved_qty, opened_at))
+
+
+def snapshot_view(*, account: str, ts: int, epoch: int, starting_cash: Any, cash: Any, reserved: Any,
+                  market_value: Any, unrealized_pl: Any, realized_pl: Any, fees: Any, day_pl: Any,
+                  positions: tuple[PositionView, ...], open_orders: tuple[OrderView, ...], seq: int) -> Snapshot:
+    """A Snapshot from its fields in dollars."""
+    mv = _u(market_value) or 0
+    return tuple.__new__(Snapshot, (account, ts, epoch, _u(starting_cash), _u(cash), _u(reserved), mv,
+                                    mv - (_u(unrealized_pl) or 0), _u(realized_pl), _u(fees), _u(day_pl),
+                                    tuple(positions), tuple(open_orders), seq))
+
+
 @dataclass(frozen=True)
 class Fill:
     """One execution: what filled, at what price and fee, on which quote."""

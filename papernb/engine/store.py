@@ -214,7 +214,8 @@ class Store:
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already rolled back
+                    con.execute("ROLLBACK")
                 raise
         except duckdb.Error as e:
             if self.memory:
@@ -260,11 +261,16 @@ class Store:
             self._sql_cache[n] = sql
         return sql
 
-    def append(self, rows: Sequence[tuple]) -> None:
+    def writer(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for one other thread to write with (DuckDB: one cursor per thread)."""
+        return self.con.cursor()
+
+    def append(self, rows: Sequence[tuple], con: duckdb.DuckDBPyConnection | None = None) -> None:
         """Make ``rows`` durable in one transaction (file book) or buffer them (``:memory:``).
 
         A row is (seq, ts, account, kind, order_id, symbol, status, event, order_state).
-        Raises ``BookWriteFailed`` with nothing written when the commit fails.
+        Raises ``BookWriteFailed`` with nothing written when the commit fails.  ``con``: a
+        :meth:`writer` cursor when called from another thread.
         """
         if not rows:
             return
@@ -273,7 +279,7 @@ class Store:
             if len(self._buffer) >= 500_000:
                 self.flush()
             return
-        con = self.con
+        con = con or self.con
         try:
             if len(rows) <= 500:
                 con.execute(self._insert_sql(len(rows)), self._params(rows))
@@ -285,7 +291,8 @@ class Store:
                     con.execute(self._insert_sql(len(chunk)), self._params(chunk))
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already rolled back
+                    con.execute("ROLLBACK")
                 raise
         except (duckdb.Error, OSError) as e:
             raise self.write_failed(e) from None
@@ -339,7 +346,8 @@ class Store:
             cur.close()
 
     # -- checkpoints ---------------------------------------------------------------------
-    def checkpoint(self, tables: dict[str, list[tuple]], append: dict[str, list[tuple]], now: int = 0) -> None:
+    def checkpoint(self, tables: dict[str, list[tuple]], append: dict[str, list[tuple]], now: int = 0,
+                   con: duckdb.DuckDBPyConnection | None = None) -> None:
         """Rewrite the projection tables in ``tables``; append rows to those in ``append``.
 
         ``now`` (engine time) is kept too, so that a reopened book's clock does not go back
@@ -347,7 +355,7 @@ class Store:
         """
         if self.memory:
             self.flush()
-        con = self.con
+        con = con or self.con
         try:
             con.execute("BEGIN")
             try:
@@ -363,7 +371,8 @@ class Store:
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('now', ?)", [str(now)])
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already rolled back
+                    con.execute("ROLLBACK")
                 raise
         except (duckdb.Error, OSError) as e:
             raise self.write_failed(e) from None

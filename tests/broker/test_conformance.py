@@ -22,10 +22,19 @@ from papernb.feed.hub import Hub
 
 
 class Rig:
-    def __init__(self, broker: Broker, publish: Callable[[pn.Quote], None], refresh: Callable[[], Any]) -> None:
+    def __init__(self, broker: Broker, publish: Callable[[pn.Quote], None], refresh: Callable[[], Any],
+                 settle: Callable[[], Any] | None = None) -> None:
         self.broker = broker
         self.publish = publish
         self.refresh = refresh
+        self._settle = settle
+
+    async def settle(self) -> None:
+        """Until what the book committed has reached the broker (a remote one hears it on its stream)."""
+        if self._settle is not None:
+            await self._settle()
+        else:
+            await asyncio.sleep(0.05)
 
     def quote(self, symbol: str, bid: str, ask: str, last: str) -> None:
         self.publish(pn.Quote(symbol, bid=bid, ask=ask, last=last))
@@ -41,12 +50,54 @@ async def local_broker(tmp_path: Path) -> AsyncIterator[Rig]:
         await session.aclose()
 
 
-BROKERS = {"local": local_broker}
+@pytest.fixture(scope="module")
+def remote_service(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.service.conftest import Service, add_user, free_port
+
+    book = tmp_path_factory.mktemp("remote") / "book.duckdb"
+    admin = add_user(book, "admin", admin=True)
+    svc = Service(book, free_port(), "--feed", "none", "--rate-limit", "0").start()
+    yield svc, admin
+    svc.stop()
+
+
+_USERS = iter(range(10**6))
+
+
+@contextlib.asynccontextmanager
+async def remote_broker(tmp_path: Path, remote_service: Any) -> AsyncIterator[Rig]:
+    """A RemoteBroker against a real ``papernb serve``; a new user (so a new account) per scenario."""
+    import httpx
+
+    from papernb.service.remote import RemoteBroker
+
+    svc, admin = remote_service
+    with svc.client(admin) as c:
+        token = c.post("/v1/users", json={"name": f"u{next(_USERS)}"}).json()["token"]
+
+    def publish(q: pn.Quote) -> None:
+        r = httpx.post(svc.url + "/v1/quotes", headers={"Authorization": f"Bearer {admin}"},
+                       json=[{"symbol": q.symbol, "bid": str(q.bid) if q.bid is not None else None,
+                              "ask": str(q.ask) if q.ask is not None else None,
+                              "last": str(q.last) if q.last is not None else None}])
+        assert r.status_code == 200, r.text
+
+    broker = await RemoteBroker(svc.url, token).start()
+    try:
+        yield Rig(broker, publish, lambda: None, broker.settle)
+    finally:
+        await broker.aclose()
+
+
+BROKERS = {"local": local_broker, "remote": remote_broker}
 
 
 @pytest.fixture(params=sorted(BROKERS))
 def make_rig(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Any]:
-    return lambda: BROKERS[request.param](tmp_path)
+    if request.param == "remote":
+        svc = request.getfixturevalue("remote_service")
+        return lambda: remote_broker(tmp_path, svc)
+    return lambda: local_broker(tmp_path)
 
 
 def run(scenario: Callable[[Rig], Any], make_rig: Callable[[], Any]) -> None:
@@ -60,7 +111,7 @@ def run(scenario: Callable[[Rig], Any], make_rig: Callable[[], Any]) -> None:
 def test_it_is_a_broker_of_one_account_with_100000_dollars(make_rig: Callable[[], Any]) -> None:
     async def scenario(rig: Rig) -> None:
         assert isinstance(rig.broker, Broker)
-        assert rig.broker.account_name == "alice"
+        assert rig.broker.account_name and rig.broker.snapshot().account == rig.broker.account_name
         snap = rig.broker.snapshot()
         assert (snap.cash, snap.buying_power, snap.equity, snap.positions, snap.open_orders) == (
             D("100000"), D("100000"), D("100000"), (), ())
@@ -152,7 +203,7 @@ def test_order_events_arrive_once_each_in_order_after_they_are_durable(make_rig:
         await rig.broker.replace(o.id, limit="189.50")
         rig.quote("AAPL", "189.00", "189.40", "189.20")  # reaches the limit
         rej = await rig.broker.submit("ZZZ", "buy", 1, type="market")
-        await asyncio.sleep(0.05)
+        await rig.settle()
         stop()
         await rig.broker.submit("AAPL", "buy", 1, type="market")  # after unsubscribe: not heard
         assert [(u.event, u.order.id) for u in seen] == [
@@ -170,7 +221,7 @@ def test_snapshots_reach_subscribers_and_stop_after_unsubscribe(make_rig: Callab
         rig.quote("AAPL", "189.90", "190.10", "190.00")
         await rig.broker.submit("AAPL", "buy", 10, type="market")
         rig.refresh()
-        await asyncio.sleep(0.05)
+        await rig.settle()
         assert snaps and snaps[-1].positions[0].qty == 10
         n = len(snaps)
         stop()
