@@ -72,6 +72,8 @@ FALSE_WORDS = ("0", "false", "no", "off")
 _CALENDAR_WORDS = ("calendar", "none", "default")
 #: ``trading_hours``: when orders may fill (``always``: whenever quotes arrive).
 TRADING_HOURS = ("regular", "extended", "always")
+#: Feeds of real quotes: a live book on them follows the exchange's regular hours by default.
+REAL_FEEDS = ("redis", "excel")
 _CLOSE_RE = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*", re.ASCII)
 
 
@@ -233,3 +235,15 @@ class EngineConfig:
             except ConfigError as e:
                 raise ConfigError(f"PAPERNB_{name.upper()}={value!r}: {e}") from None
         return cls(**kw)
+
+
+def hours_for_feed(feed: str, settings: dict[str, Any], environ: dict[str, str] | None = None) -> dict[str, str]:
+    """``{"trading_hours": "regular"}`` when ``feed`` carries real quotes (Redis, Excel) and neither the
+    caller (``settings``) nor ``PAPERNB_TRADING_HOURS`` chose the hours; else ``{}`` (the config decides).
+
+    One rule for ``pn.connect``, ``papernb app`` (through ``pn.connect``) and ``papernb serve``.
+    """
+    env = os.environ if environ is None else environ
+    if feed in REAL_FEEDS and "trading_hours" not in settings and not env.get("PAPERNB_TRADING_HOURS"):
+        return {"trading_hours": "regular"}
+    return {}

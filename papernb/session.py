@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .broker import LocalBroker
-from .config import EngineConfig
+from .config import EngineConfig, hours_for_feed
 from .engine import Account, Engine
 from .engine.model import Snapshot
 from .engine.store import default_book_path
@@ -30,7 +30,7 @@ from .feed.hub import Hub
 from .quote import Quote, normalize_symbol
 from .strategy import StrategyRunner
 
-__all__ = ["Session", "connect"]
+__all__ = ["Session", "connect", "hours_for_feed"]
 
 log = logging.getLogger(__name__)
 
@@ -216,22 +216,6 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<Session {self.account.name} on {self.engine.path} ({self.feed_label})>"
-
-
-#: Feeds of real quotes: a session on them follows the exchange's regular hours by default.
-REAL_FEEDS = ("redis", "excel")
-
-
-def hours_for_feed(feed: str, settings: dict[str, Any], environ: dict[str, str] | None = None) -> dict[str, str]:
-    """``{"trading_hours": "regular"}`` when ``feed`` carries real quotes (Redis, Excel) and neither the
-    caller (``settings``) nor ``PAPERNB_TRADING_HOURS`` chose the hours; else ``{}`` (the config decides).
-
-    ``pn.connect``, ``papernb app`` (through ``pn.connect``) and the engine service use this one rule.
-    """
-    env = os.environ if environ is None else environ
-    if feed in REAL_FEEDS and "trading_hours" not in settings and not env.get("PAPERNB_TRADING_HOURS"):
-        return {"trading_hours": "regular"}
-    return {}
 
 
 def _open_engine(path: str, wait: float, config: EngineConfig) -> Engine:
