@@ -6,7 +6,11 @@ one by one to the engine and then to the strategy, through the same loop a live 
 uses (``Engine.on_quotes``).  Quote objects are built a few thousand at a time as the run
 goes, so a million-quote tape stays small and in the CPU cache.  The engine takes its time
 from the quotes, so the same data, strategy and settings give the same journal every run
-(``result.journal_hash``).
+(``result.journal_hash``).  Sessions come from the exchange calendar (NYSE by default, or
+``calendar=``): DAY orders expire at each real close, and ``trading_hours="regular"`` (or
+``"extended"``) makes orders wait for the open exactly as the quote times say.  Which
+calendar data answered is ``result.calendar`` (also in ``result.stats()``): holiday data
+changes between releases of the library.
 
 A strategy is a function ``on_quote(ctx, quote)`` or an object (or class) with
 ``on_quote`` and optional ``on_fill(ctx, fill)``, ``on_start(ctx)``, ``on_end(ctx)``.
@@ -190,6 +194,13 @@ class BacktestResult:
         return self.account.equity_df()
 
     @property
+    def calendar(self) -> str:
+        """The calendar the run used and where its data came from: "XNYS (exchange_calendars 4.13.2)"."""
+        cal = self.engine.calendar
+        describe = getattr(cal, "describe", None)
+        return describe() if describe is not None else f"{cal.name} ({cal.source})"
+
+    @property
     def journal_hash(self) -> str:
         """Identical for the same data, strategy and settings (the determinism check)."""
         return self.engine.state_hash()
@@ -207,6 +218,8 @@ class BacktestResult:
             "rejected": sum(o.status.value == "REJECTED" for o in orders),
             "expired": sum(o.status.value == "EXPIRED" for o in orders),
             "run_seconds": round(self.seconds, 3),
+            "calendar": self.calendar,
+            "trading_hours": self.config.trading_hours,
         })
         return st
 
@@ -242,12 +255,13 @@ class BacktestResult:
 
 def backtest(data: Any, strategy: Any, *, cash: Any = None, progress: bool | None = None,
              account: str = "backtest", table: str | None = None, query: str | None = None,
-             label: str = "", tz: str | None = None, **settings: Any) -> BacktestResult:
+             label: str = "", tz: str | None = None, calendar: Any = None, **settings: Any) -> BacktestResult:
     """Run ``strategy`` over ``data`` on a fresh ``:memory:`` engine; see the module docstring.
 
-    ``cash`` is ``starting_cash``; ``tz`` the time zone of times written without one; the
+    ``cash`` is ``starting_cash``; ``tz`` the time zone of times written without one;
+    ``calendar`` a :class:`~papernb.engine.calendar.MarketCalendar` (NYSE by default); the
     other keywords are :class:`~papernb.EngineConfig` fields (``fill_model``, ``commission``,
-    ``review_seconds`` ...).
+    ``review_seconds``, ``trading_hours`` ...).
     """
     if cash is not None:
         if "starting_cash" in settings:
@@ -260,14 +274,14 @@ def backtest(data: Any, strategy: Any, *, cash: Any = None, progress: bool | Non
     if config.fill_model == "size" and len(tape) and not tape.has_sizes:
         raise ConfigError("fill_model 'size' needs bid_size/ask_size in the data, and it has none")
     t1 = time.perf_counter()
-    res = _run(tape, strat, config, progress, account, label, t1 - t0)
+    res = _run(tape, strat, config, progress, account, label, t1 - t0, calendar)
     res.extra.setdefault("bad_rows", list(tape.problems))
     return res
 
 
 def _run(tape: QuoteTape, strat: Strategy, config: EngineConfig, progress: bool | None, account: str,
-         label: str, load_seconds: float) -> BacktestResult:
-    book = Engine(":memory:", config=config)
+         label: str, load_seconds: float, calendar: Any = None) -> BacktestResult:
+    book = Engine(":memory:", config=config, calendar=calendar)
     chunks = tape.chunks()
     b0 = time.perf_counter()
     first = next(chunks, None)

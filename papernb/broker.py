@@ -22,6 +22,7 @@ service and the event that changes what it reads:
 | ``quote(symbol)`` / ``quote_age(symbol)`` | ``GET /v1/snapshot?symbols=`` | quotes (mirror) |
 | ``estimate(...)`` | ``POST /v1/orders/estimate`` | (none: computed by the engine's own rules) |
 | ``feed_health()`` | ``GET /v1/feed`` | feed |
+| ``market_state()`` | ``GET /v1/market`` | (none: the calendar at server time) |
 | ``now()`` | (server time in every answer) | |
 | ``subscribe(cb)`` | ``GET /v1/events`` | ``event: account`` |
 | ``subscribe_events(cb)`` | ``GET /v1/events`` | ``event: order`` with {"event", "order"} |
@@ -39,6 +40,7 @@ from .engine.events import STREAM_NAMES, Event, OrderEvent
 from .engine.model import (
     Estimate,
     Fill,
+    MarketState,
     OrderStatus,
     OrderType,
     OrderView,
@@ -53,7 +55,7 @@ from .quote import Quote, normalize_symbol
 if TYPE_CHECKING:
     from .feed.hub import FeedHealth
 
-__all__ = ["Broker", "Estimate", "Fill", "LocalBroker", "OrderStatus", "OrderType", "OrderUpdate", "OrderView",
+__all__ = ["Broker", "Estimate", "Fill", "LocalBroker", "MarketState", "OrderStatus", "OrderType", "OrderUpdate", "OrderView",
            "PositionView", "RoundTrip", "Side", "Snapshot", "TimeInForce"]
 
 
@@ -109,6 +111,8 @@ class Broker(Protocol):
                  stop: Any = None) -> Estimate: ...
 
     def feed_health(self) -> FeedHealth: ...
+
+    def market_state(self) -> MarketState: ...
 
     def now(self) -> int: ...
 
@@ -179,6 +183,11 @@ class LocalBroker:
 
     def feed_health(self) -> FeedHealth:
         return self._feed_health()
+
+    def market_state(self) -> MarketState:
+        """Where the market is in its day ("Market open", "Market closed until Mon 09:30", ...),
+        from the engine's calendar at engine time, with its ``trading_hours`` setting."""
+        return self._engine.market_state()
 
     def now(self) -> int:
         return self._engine.now

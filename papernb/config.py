@@ -68,6 +68,12 @@ MAX_SECONDS = 366 * 86_400
 #: The words a boolean setting (``PAPERNB_SHORT_SELLING``) may be, in any case.
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
+#: What ``session_close`` may be to mean "the calendar's close" (the default).
+_CALENDAR_WORDS = ("calendar", "none", "default")
+#: ``trading_hours``: when orders may fill (``always``: whenever quotes arrive).
+TRADING_HOURS = ("regular", "extended", "always")
+#: Feeds of real quotes: a live book on them follows the exchange's regular hours by default.
+REAL_FEEDS = ("redis", "excel")
 _CLOSE_RE = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*", re.ASCII)
 
 
@@ -117,8 +123,14 @@ class EngineConfig:
     - ``slippage_bps``: used by the ``slippage`` model; never worse than a limit.
     - ``short_selling``: allow selling shares you do not hold (150% of the value reserved).
     - ``market_buffer``: extra fraction reserved for market and stop buys (0.05 = 5%).
-    - ``session_close``: New York wall time when DAY orders expire.
+    - ``session_close``: None (default) for the calendar's close of each session (16:00 New York,
+      13:00 on early-close days); a wall time like ``"16:00"`` makes every session close then
+      (``PAPERNB_SESSION_CLOSE=calendar`` for the default).
     - ``default_tif``: ``day`` or ``gtc``.
+    - ``trading_hours``: ``always`` (default: quotes fill whenever they arrive), ``regular``
+      (09:30 to the close on trading days) or ``extended`` (04:00-20:00 New York on trading days,
+      17:00 on early-close days).  Outside them orders are accepted and wait for the open;
+      futures (symbols starting with ``/``) are exempt.
     """
 
     starting_cash: Decimal = Decimal("100000")
@@ -129,8 +141,9 @@ class EngineConfig:
     slippage_bps: Decimal = Decimal(0)
     short_selling: bool = False
     market_buffer: Decimal = Decimal("0.05")
-    session_close: time = time(16, 0)
+    session_close: time | None = None
     default_tif: str = "day"
+    trading_hours: str = "always"
 
     def __post_init__(self) -> None:
         try:
@@ -164,6 +177,8 @@ class EngineConfig:
             raise ConfigError(f"market_buffer must be between 0 and 1, was {self.market_buffer!r}")
         set_(self, "market_buffer", buf)
         close = self.session_close
+        if isinstance(close, str) and close.strip().lower() in _CALENDAR_WORDS:
+            close = None
         if isinstance(close, str):
             m = _CLOSE_RE.fullmatch(close)
             try:
@@ -172,13 +187,17 @@ class EngineConfig:
                 close = time(int(m.group(1)), int(m.group(2)))
             except ValueError:
                 raise ConfigError(f"session_close must look like 16:00, was {self.session_close!r}") from None
-        if not isinstance(close, time):
+        if close is not None and not isinstance(close, time):
             raise ConfigError(f"session_close must be a time like 16:00, was {self.session_close!r}")
         set_(self, "session_close", close)
         tif = str(self.default_tif).strip().lower()
         if tif not in ("day", "gtc"):
             raise ConfigError(f"default_tif must be 'day' or 'gtc', was {self.default_tif!r}")
         set_(self, "default_tif", tif)
+        hours = str(self.trading_hours).strip().lower()
+        if hours not in TRADING_HOURS:
+            raise ConfigError(f"trading_hours must be one of {', '.join(TRADING_HOURS)}, was {self.trading_hours!r}")
+        set_(self, "trading_hours", hours)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -216,3 +235,15 @@ class EngineConfig:
             except ConfigError as e:
                 raise ConfigError(f"PAPERNB_{name.upper()}={value!r}: {e}") from None
         return cls(**kw)
+
+
+def hours_for_feed(feed: str, settings: dict[str, Any], environ: dict[str, str] | None = None) -> dict[str, str]:
+    """``{"trading_hours": "regular"}`` when ``feed`` carries real quotes (Redis, Excel) and neither the
+    caller (``settings``) nor ``PAPERNB_TRADING_HOURS`` chose the hours; else ``{}`` (the config decides).
+
+    One rule for ``pn.connect``, ``papernb app`` (through ``pn.connect``) and ``papernb serve``.
+    """
+    env = os.environ if environ is None else environ
+    if feed in REAL_FEEDS and "trading_hours" not in settings and not env.get("PAPERNB_TRADING_HOURS"):
+        return {"trading_hours": "regular"}
+    return {}

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .broker import LocalBroker
-from .config import EngineConfig
+from .config import EngineConfig, hours_for_feed
 from .engine import Account, Engine
 from .engine.model import Snapshot
 from .engine.store import default_book_path
@@ -30,7 +30,7 @@ from .feed.hub import Hub
 from .quote import Quote, normalize_symbol
 from .strategy import StrategyRunner
 
-__all__ = ["Session", "connect"]
+__all__ = ["Session", "connect", "hours_for_feed"]
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,9 @@ def connect(account: str | None = None, *, db: str | None = None, feed: str | Hu
     - ``service``: the URL of a running ``papernb serve`` (``PAPERNB_SERVICE``) with ``token``
       (``PAPERNB_TOKEN``): the book lives there, shared with every other window; the session's
       ``broker`` (a RemoteBroker) is what the dashboard uses.
-    - other keywords: :class:`~papernb.EngineConfig` fields.
+    - other keywords: :class:`~papernb.EngineConfig` fields.  ``trading_hours`` is ``"regular"``
+      on real quotes (the Redis feed, which the Excel reader publishes to) unless given here or
+      in ``PAPERNB_TRADING_HOURS``; ``"always"`` on the simulated market, a replay or your own hub.
     """
     service = service or os.environ.get("PAPERNB_SERVICE") or None
     if service:
@@ -279,6 +281,7 @@ def connect(account: str | None = None, *, db: str | None = None, feed: str | Hu
     if kind == "redis" and not url:
         raise ConfigError("feed 'redis' needs a URL: pass redis=... or set PAPERNB_REDIS_URL")
     path = db or default_book_path(simulated=simulated)
+    settings = {**settings, **hours_for_feed(kind if isinstance(kind, str) else "hub", settings)}
     config = EngineConfig.build(None, **settings)
     engine = _open_engine(path, wait, config)
     try:

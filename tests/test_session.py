@@ -199,3 +199,29 @@ def test_nothing_fills_while_the_feed_is_disconnected_however_fresh_its_quotes(t
         await session.aclose()
 
     asyncio.run(scenario())
+
+
+def test_real_quotes_follow_regular_hours_unless_chosen(tmp_path: Path, monkeypatch) -> None:
+    """pn.connect on the Redis feed (where the Excel reader publishes) trades regular hours; the simulated
+    market, a replay and a hub of your own fill at any hour; an explicit setting always wins."""
+    from papernb.session import hours_for_feed
+
+    monkeypatch.delenv("PAPERNB_TRADING_HOURS", raising=False)
+    url = "redis://127.0.0.1:9"  # never dialled: start=False
+
+    def hours(**kw) -> str:
+        s = pn.connect("alice", db=str(tmp_path / "b.duckdb"), start=False, **kw)
+        try:
+            return s.engine.config.trading_hours
+        finally:
+            s.close()
+
+    assert hours(feed="redis", redis=url) == "regular"
+    assert hours(feed="redis", redis=url, trading_hours="always") == "always"
+    assert hours(feed="sim") == "always"
+    assert hours(feed=Hub()) == "always"
+    monkeypatch.setenv("PAPERNB_TRADING_HOURS", "extended")
+    assert hours(feed="redis", redis=url) == "extended"
+    assert hours_for_feed("excel", {}, {}) == {"trading_hours": "regular"}
+    assert hours_for_feed("excel", {"trading_hours": "always"}, {}) == {}
+    assert hours_for_feed("sim", {}, {}) == {}

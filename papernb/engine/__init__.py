@@ -6,7 +6,9 @@ Modules, bottom up (each imports only those above it):
 ``ledger`` (applies events: the only writer of durable state) -> ``matching`` (fill models,
 marketability) and ``risk`` (reservations, commission, the check at the fill) -> ``store``
 (the DuckDB journal) -> ``engine`` (commands, the quote loop, time, commit and rebuild) ->
-``account`` (the per-trader facade and its views).
+``account`` (the per-trader facade and its views).  Beside them, ``calendar`` (sessions,
+holidays, early closes and trading hours from an exchange calendar library) is given to the
+engine as its clock is: DAY expiry, day P/L and the ``trading_hours`` gate ask it.
 """
 
 from .account import Account
@@ -15,6 +17,7 @@ from .model import (
     TRANSITIONS,
     Estimate,
     Fill,
+    MarketState,
     Order,
     OrderStatus,
     OrderType,
@@ -26,5 +29,5 @@ from .model import (
     TimeInForce,
 )
 
-__all__ = ["TRANSITIONS", "Account", "Engine", "Estimate", "Fill", "Order", "OrderStatus", "OrderType",
-           "OrderView", "PositionView", "RoundTrip", "Side", "Snapshot", "TimeInForce"]
+__all__ = ["TRANSITIONS", "Account", "Engine", "Estimate", "Fill", "MarketState", "Order", "OrderStatus",
+           "OrderType", "OrderView", "PositionView", "RoundTrip", "Side", "Snapshot", "TimeInForce"]

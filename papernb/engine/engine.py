@@ -3,8 +3,11 @@
 How a call changes the book (the mechanism every command and quote batch shares):
 
 1. **Time first.**  A command first moves engine time (a live engine's clock); what falls due
-   (DAY expiries, review windows ending) is applied and committed as its own step, so a
-   fill that happens while ``cancel`` runs is durable before ``cancel`` answers.
+   (DAY expiries, review windows ending, the market opening or closing) is applied and
+   committed as its own step, so a fill that happens while ``cancel`` runs is durable before
+   ``cancel`` answers.  Sessions come from the calendar the engine is given (NYSE by default):
+   a DAY order expires at the next session close, and with ``trading_hours`` regular or
+   extended nothing fills while the market is closed (futures, ``/ES``, are exempt).
 2. **Validate, then decide.**  Malformed input raises a ``PaperError`` before anything changes.
    Matching (:mod:`.matching`) and risk (:mod:`.risk`) decide; the decisions become
    past-tense events (:mod:`.events`).
@@ -25,7 +28,9 @@ How a call changes the book (the mechanism every command and quote batch shares)
 The per-quote loop (:meth:`Engine.on_quotes`) is kept tiny on purpose and inline (a call per
 quote would cost more than the work): store the quote, run what is due, match the symbol's
 open orders, widen the mark range of its open positions.  P/L and equity are computed when
-asked for.
+asked for.  The trading-hours gate costs the loop nothing: the next open or close is one more
+due time, and a closed market is one more reason in the ``_paused`` check ``_match`` already
+makes (with ``trading_hours="always"`` there is no due time at all).
 """
 
 from __future__ import annotations
@@ -51,10 +56,20 @@ from ..money import from_units, price_units, read_int, to_units
 from ..quote import Quote, normalize_symbol, to_ns
 from . import events as ev
 from .account import Account, account_key, check_invariants, state_hash
-from .clock import next_close, previous_close
+from .calendar import MarketCalendar, closed_reason, engine_calendar, market_state
 from .ledger import Ledger, equity_units
 from .matching import fill_model, marketable, side_price, stale_reason, stop_reached
-from .model import Estimate, Order, OrderStatus, OrderType, OrderView, Side, TimeInForce, transition
+from .model import (
+    Estimate,
+    MarketState,
+    Order,
+    OrderStatus,
+    OrderType,
+    OrderView,
+    Side,
+    TimeInForce,
+    transition,
+)
 from .risk import Risk
 from .state import AccountState, OrderState, SymbolBook
 from .store import Store, default_book_path
@@ -109,11 +124,14 @@ class Engine:
 
     ``clock`` is a callable returning int ns UTC (live sessions pass wall time); without
     one, engine time comes from the quotes and ``advance`` calls, so a replay is
-    deterministic.  Keyword settings are those of :class:`~papernb.EngineConfig`.
+    deterministic.  ``calendar`` (a :class:`~papernb.engine.calendar.MarketCalendar`, NYSE
+    by default) says when sessions open and close: DAY expiry, day P/L and ``trading_hours``.
+    Keyword settings are those of :class:`~papernb.EngineConfig`.
     """
 
     def __init__(self, path: str | None = None, *, config: EngineConfig | None = None,
-                 clock: Callable[[], int] | None = None, **settings: Any) -> None:
+                 clock: Callable[[], int] | None = None, calendar: MarketCalendar | None = None,
+                 **settings: Any) -> None:
         self.config = cfg = EngineConfig.build(config, **settings)
         self.path = default_book_path() if path is None else str(path)
         self._clock = clock
@@ -137,14 +155,18 @@ class Engine:
         self.counters = {"waited_on_stale_quote": 0, "listener_errors": 0, "write_failures": 0,
                          "checkpoint_errors": 0, "rebuilds": 0}
         self._last_listener_error: str | None = None
-        self._paused: str | None = None  # why nothing may fill now (the live feed is down), or None
+        self._paused: str | None = None  # why nothing may fill now (feed down, market closed), or None
+        self._feed_paused: str | None = None  # pause_fills: the live feed is down
+        self._closed_reason: str | None = None  # trading_hours: the market is closed (futures exempt)
+        self.calendar = engine_calendar(calendar, cfg.session_close)
+        self._hours = cfg.trading_hours
+        self._hours_change = _NEVER if self._hours == "always" else 1  # when the gate next opens or closes
         self._grouped = False  # group commits: rows wait in _group for the owner to write them
         self._group: list[tuple] = []  # applied and committed in memory, not yet written (group mode)
         self._review_ns = int(cfg.review_seconds * _NS)
         self._stale_ns = None if cfg.stale_after is None else int(cfg.stale_after * _NS)
         self.model = fill_model(cfg)
         self.risk = Risk(cfg)
-        self._close_time = cfg.session_close
         self._start_cash = to_units(cfg.starting_cash)
         self.ledger = Ledger()
         self._store: Store | None = Store(self.path, owner=self)
@@ -295,7 +317,16 @@ class Engine:
         Quotes still mark positions and orders are still accepted; open orders wait, showing the
         reason.  Not state: a reopened book is not paused.
         """
-        self._paused = reason
+        self._feed_paused = reason
+        self._paused = reason if reason is not None else self._closed_reason
+
+    def market_state(self, symbol: str | None = None) -> MarketState:
+        """Where the market is in its day at engine time, from the calendar, in the banner's words.
+
+        With ``symbol`` a future (``/ES``), the exchange's hours do not apply to it.
+        """
+        exempt = symbol is not None and normalize_symbol(symbol).startswith("/")
+        return market_state(self.calendar, self._now, self._hours, exempt)
 
     def symbols(self) -> list[str]:
         """Every symbol this engine has seen a quote for since it was opened."""
@@ -648,7 +679,8 @@ class Engine:
         now = self._now
         oid = self.ledger.next_order_id
         elig = now + self._review_ns
-        expires = self._day_expiry(now) if tif_ is _DAY else None
+        # no engine time yet (nothing quoted, so it is refused): no session to expire at either
+        expires = self._day_expiry(now) if tif_ is _DAY and now else None
         st = self.ledger.symbols.get(sym)
         q = st.quote if st is not None else None
         if q is None and sym not in self.ledger.known:
@@ -660,7 +692,7 @@ class Engine:
             self._emit(ev.OrderDenied(self._seq + 1, now, a.name, oid, sym, side_.value, type_.value, n, lim, stp,
                                       tif_.value, coid, elig, expires, reason))
             return self.ledger.orders[oid]
-        rested = type_ is _LMT and self._rests_at_once(side_ is _BUY, lim, q, st)  # type: ignore[arg-type]
+        rested = type_ is _LMT and self._rests_at_once(side_ is _BUY, lim, q, st, sym)  # type: ignore[arg-type]
         self._emit(ev.OrderAccepted(self._seq + 1, now, a.name, oid, sym, side_.value, type_.value, n, lim, stp,
                                     tif_.value, coid, elig, expires, res_cash, res_shares, rested))
         o = self.ledger.orders[oid]
@@ -672,10 +704,12 @@ class Engine:
             self._schedule(o.expires, _EXPIRE, oid)
         return o
 
-    def _rests_at_once(self, buy: bool, lim: int, q: Quote | None, st: SymbolBook | None) -> bool:
+    def _rests_at_once(self, buy: bool, lim: int, q: Quote | None, st: SymbolBook | None, sym: str) -> bool:
         """Would the first look (``_match``) on acceptance find this limit order not marketable?"""
         if q is None or self._review_ns:
             return False
+        if self._closed_reason is not None and sym[0] != "/":
+            return False  # the market is closed: its first look is at the open, as a new order's
         if stale_reason(self._now, q, self._stale_ns) is not None:
             return False
         if self.model.uses_sizes and not self.model.available(st, q, buy):  # type: ignore[arg-type]
@@ -692,12 +726,25 @@ class Engine:
             self._run_due()
 
     def _day_expiry(self, now: int) -> int:
+        """The first session close strictly after ``now`` (cached until it passes)."""
         lo, hi = self._expiry_cache
         if not lo <= now < hi:
-            hi = next_close(now, self._close_time)
-            lo = previous_close(now, self._close_time)
+            cal = self.calendar
+            hi = cal.next_close(now)
+            lo = cal.previous_close(now)
             self._expiry_cache = (lo, hi)
         return hi
+
+    def _update_hours(self, now: int) -> None:
+        """The trading-hours gate at ``now``: open or closed, and when that next changes."""
+        if not now:  # no engine time yet: nothing can fill anyway
+            self._hours_change = 1
+            return
+        extended = self._hours == "extended"
+        trading, change = self.calendar.trading_window(now, extended)
+        self._hours_change = change
+        self._closed_reason = None if trading else closed_reason(self.calendar, now, extended)
+        self._paused = self._feed_paused if self._feed_paused is not None else self._closed_reason
 
     def last_close(self) -> int:
         """The latest session close at or before engine time (day P/L counts from there)."""
@@ -714,6 +761,8 @@ class Engine:
 
     def _run_due(self) -> None:
         now = self._now
+        if now >= self._hours_change:  # first: an order that becomes eligible at the open may fill
+            self._update_hours(now)
         heap = self._heap
         orders = self.ledger.orders
         while heap and heap[0][0] <= now:
@@ -731,11 +780,11 @@ class Engine:
         if now >= self._next_close:
             if self._next_close != _NEVER:
                 self._record_equity_all(self._next_close)
-            self._next_close = next_close(now, self._close_time)
+            self._next_close = self.calendar.next_close(now)
         if now >= self._next_second:
             self._second_tick()
             self._next_second = (now // _NS + 1) * _NS
-        self._due = min(heap[0][0] if heap else _NEVER, self._next_second, self._next_close)
+        self._due = min(heap[0][0] if heap else _NEVER, self._next_second, self._next_close, self._hours_change)
 
     def _second_tick(self) -> None:
         """Once a second of engine time: fold marks into MFE/MAE, record equity, checkpoint."""
@@ -912,15 +961,15 @@ class Engine:
         self._trips_written = sum(len(a.trips) for a in led.accounts.values())
         self._reschedule()
         self._next_second = (self._now // _NS + 1) * _NS if self._now else 0
-        self._next_close = next_close(self._now, self._close_time) if self._now else _NEVER
+        self._next_close = self.calendar.next_close(self._now) if self._now else _NEVER
 
     # ------------------------------------------------------------------ matching
     def _match(self, o: OrderState, q: Quote, st: SymbolBook) -> None:
         now = self._now
         if o.eligible > now:
             return
-        if self._paused is not None:
-            o.waiting = self._paused
+        if self._paused is not None and (self._feed_paused is not None or o.symbol[0] != "/"):
+            o.waiting = self._paused  # the feed is down, or the market is closed (futures are exempt)
             return
         why = stale_reason(now, q, self._stale_ns)
         if why is not None:

@@ -498,3 +498,27 @@ class Estimate:
     refusal: str | None
     quote_age_ns: int | None
     stale: bool
+
+
+#: The states :class:`MarketState` may be in, in the order of a trading day.
+MARKET_STATES = ("pre-market", "open", "early close", "after hours", "closed", "holiday")
+
+
+@dataclass(frozen=True)
+class MarketState:
+    """Where the market is in its day, at engine time ``ts``, in the words the banner shows.
+
+    ``state`` is one of :data:`MARKET_STATES`; ``text`` the sentence ("Market open", "Pre-market",
+    "After hours", "Market closed until Mon 09:30", "Holiday: Thanksgiving Day", "Early close
+    13:00").  ``trading_hours`` is the engine's setting (regular | extended | always) and
+    ``trading`` says whether orders may fill now under it.  ``next_open`` / ``next_close`` are the
+    next regular open and close strictly after ``ts`` (int ns UTC; None before engine time starts).
+    """
+
+    state: str
+    text: str
+    trading_hours: str
+    trading: bool
+    ts: int
+    next_open: int | None
+    next_close: int | None

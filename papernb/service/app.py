@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..config import EngineConfig
+from ..config import EngineConfig, hours_for_feed
 from ..engine import Account, Engine
 from ..engine.events import STREAM_NAMES, Event, OrderEvent
 from ..errors import (
@@ -229,6 +229,7 @@ class Service:
     async def start(self) -> None:
         cfg = self.config
         settings = dict(cfg.settings)
+        settings.update(hours_for_feed(cfg.feed, settings))  # real quotes: regular hours unless chosen
         self.engine = Engine(cfg.book, config=EngineConfig.build(None, **settings), clock=wall_ns)
         self.users = UserStore(self.engine.store.writer())
         self.events = EventHub(self.engine)
@@ -656,6 +657,11 @@ def _routes(app: FastAPI, service: Service, current_user: Callable[..., Awaitabl
                 "reconnects": h.reconnects, "age_s": h.age, "suspicious": h.suspicious, "last_error": h.last_error,
                 "stale_after_s": service.engine.config.stale_after, "now": schema.iso(wall_ns()),  # type: ignore[union-attr]
                 "simulated": service.config.feed == "sim"}
+
+    @app.get("/v1/market")
+    async def market(user: User = U) -> dict:
+        """Where the market is in its day at the service's engine time, and its trading-hours setting."""
+        return schema.market_json(await service.run(service.engine.market_state))  # type: ignore[union-attr]
 
     # -- events ----------------------------------------------------------------------------------
     @app.get("/v1/events")

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from ..broker import OrderUpdate
-from ..engine.model import Estimate, Fill, OrderView, RoundTrip, Snapshot
+from ..engine.model import Estimate, Fill, MarketState, OrderView, RoundTrip, Snapshot
 from ..errors import (
     DuplicateClientOrderId,
     InvalidInput,
@@ -97,6 +97,7 @@ class RemoteBroker:
         self._quotes: dict[str, tuple[Quote, int, bool, float]] = {}
         self._health = FeedHealth(False, f"service {self.url}", 0, 0, 0)
         self._server_offset = 0  # server ns - local ns
+        self._market = MarketState("closed", "Market state not known yet", "always", False, 0, None, None)
         self._last_id: int | None = None
         self._stream_seq = 0  # the newest journal seq the event stream has shown
         self._subs: list[Callable[[Snapshot], None]] = []
@@ -169,6 +170,7 @@ class RemoteBroker:
         acct = await get("/v1/account")
         self.account_name = acct["account"]
         self._apply_feed(await get("/v1/feed"))
+        self._market = schema.market_from_json(await get("/v1/market"))
         orders: list[dict] = []
         after = None
         while True:
@@ -316,6 +318,7 @@ class RemoteBroker:
             await asyncio.sleep(0.5)
             with contextlib.suppress(PaperError):
                 self._apply_feed(await self._get("/v1/feed"))
+                self._market = schema.market_from_json(await self._get("/v1/market"))
                 wanted = sorted({*self._quotes, *(p.symbol for p in (self._snap.positions if self._snap else ()))})
                 if wanted:
                     self._store_quotes(await self._get("/v1/snapshot", symbols=",".join(wanted[:200])))
@@ -432,6 +435,10 @@ class RemoteBroker:
 
     def feed_health(self) -> FeedHealth:
         return self._health
+
+    def market_state(self) -> MarketState:
+        """The service's market state, as of the last poll (twice a second)."""
+        return self._market
 
     def now(self) -> int:
         return time.time_ns() + self._server_offset

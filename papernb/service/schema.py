@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ..engine.model import Estimate, Fill, OrderView, PositionView, RoundTrip, Snapshot
+from ..engine.model import Estimate, Fill, MarketState, OrderView, PositionView, RoundTrip, Snapshot
 from ..quote import Quote
 
-__all__ = ["account_json", "fill_json", "iso", "money", "order_json", "position_json", "quote_json", "trip_json"]
+__all__ = ["account_json", "fill_json", "iso", "market_json", "money", "order_json", "position_json", "quote_json", "trip_json"]
 
 
 _CENT, _UNIT = Decimal("0.01"), Decimal("0.0001")
@@ -107,6 +107,11 @@ def stats_json(st: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def market_json(m: MarketState) -> dict[str, Any]:
+    return {"state": m.state, "text": m.text, "trading_hours": m.trading_hours, "trading": m.trading,
+            "ts": iso(m.ts), "next_open": iso(m.next_open), "next_close": iso(m.next_close)}
+
+
 # -- back from JSON (a remote broker's mirror) -------------------------------------------------------
 def ns(text: str | None) -> int | None:
     """ISO 8601 (as :func:`iso` writes it) -> int ns UTC."""
@@ -180,3 +185,8 @@ def estimate_from_json(d: dict[str, Any]) -> Estimate:
                     dec(d["price"]), dec(d["reserve_cash"]), d["reserve_shares"], dec(d["commission"]),  # type: ignore[arg-type]
                     dec(d["buying_power"]), dec(d["buying_power_after"]), d["refusal"],  # type: ignore[arg-type]
                     None if age is None else age * 1_000_000, d["stale"])
+
+
+def market_from_json(d: dict[str, Any]) -> MarketState:
+    return MarketState(d["state"], d["text"], d["trading_hours"], bool(d["trading"]), ns(d["ts"]) or 0,
+                       ns(d["next_open"]), ns(d["next_close"]))

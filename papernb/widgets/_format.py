@@ -145,6 +145,9 @@ CSS = """
 .papernb-badge { align-self: flex-start; margin-top: 2px; background: #fff3cd; color: #7a5b00; border: 1px solid #e0c36c; border-radius: 4px; padding: 1px 6px;
   font-size: 11px; font-weight: 700; letter-spacing: .05em; }
 .papernb-feed-live { color: #0a7d32; } .papernb-feed-stale { color: #b26a00; } .papernb-feed-disconnected { color: #c62828; }
+.papernb-market-state { font-size: 12px; } .papernb-market-open, .papernb-market-early-close { color: #0a7d32; }
+.papernb-market-pre-market, .papernb-market-after-hours { color: #b26a00; }
+.papernb-market-closed, .papernb-market-holiday { color: #57606a; }
 .papernb-order-cells { display: grid; grid-template-columns: 40px 80px 44px 56px 56px 76px 80px 80px 44px 120px 60px;
   gap: 0 6px; font-variant-numeric: tabular-nums; align-items: center; }
 .papernb-order-cells span { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }

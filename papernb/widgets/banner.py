@@ -1,4 +1,4 @@
-"""The account banner: who, how much, and whether the quotes are live."""
+"""The account banner: who, how much, whether the quotes are live, and whether the market is open."""
 
 from __future__ import annotations
 
@@ -10,7 +10,31 @@ from ..broker import Snapshot
 from ._base import Panel
 from ._format import esc, money, pl_class
 
-__all__ = ["AccountBanner", "feed_status"]
+__all__ = ["AccountBanner", "feed_status", "market_html"]
+
+#: The badge shown when orders fill only in some hours (``trading_hours``), with what it means.
+_HOURS_BADGES = {
+    "regular": ("Regular hours", "orders fill from the open to the close on trading days (New York); "
+                                 "outside them they wait for the open"),
+    "extended": ("Extended hours", "orders fill 04:00-20:00 New York on trading days (17:00 on early-close "
+                                   "days); outside them they wait"),
+}
+
+
+def market_html(state: Any) -> str:
+    """The market state (a ``MarketState``) and, unless orders fill at any hour, the trading-hours badge.
+
+    Its text changes only when the market opens, closes or its next open changes, so the banner
+    sends nothing more between those.
+    """
+    slug = state.state.replace(" ", "-")
+    out = f'<span class="papernb-market-state papernb-market-{slug}">{esc(state.text)}</span>'
+    badge = _HOURS_BADGES.get(state.trading_hours)
+    if badge is not None:
+        out += (f'<span class="papernb-badge papernb-trading-hours" title="{esc(badge[1])}">'
+                f"{esc(badge[0])}</span>")
+    return out
+
 
 def feed_status(health: Any, stale_after: float | None) -> tuple[str, str]:
     """(state, text) from a FeedHealth: state is ``live``, ``stale`` or ``disconnected``.
@@ -47,7 +71,9 @@ _METRICS = (
 
 
 class AccountBanner(Panel):
-    """Account name, equity, cash, buying power, reserved, day / unrealized / realized P/L, feed status.
+    """Account name, equity, cash, buying power, reserved, day / unrealized / realized P/L, feed status,
+    market state ("Market open", "Market closed until Mon 09:30", "Holiday: Thanksgiving Day", ...)
+    and, when orders fill only in regular (or extended) hours, a badge that says so.
 
     One ``HTML`` child, so a refresh is at most one message; each number sits in an
     element with its own class (``papernb-equity``, ``papernb-cash``, ...).
@@ -72,6 +98,9 @@ class AccountBanner(Panel):
         }
         state, text = feed_status(self.broker.feed_health(), self.broker.stale_after)
         badge = '<span class="papernb-badge papernb-simulated">SIMULATED</span>' if self.broker.simulated else ""
+        market = getattr(self.broker, "market_state", None)  # a Broker from before Broker v2 has none
+        if market is not None:
+            badge += market_html(market())
         parts = [
             '<div class="papernb-banner-box">',
             '<div class="papernb-metric">',

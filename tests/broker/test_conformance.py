@@ -239,3 +239,22 @@ def test_feed_health_and_time_are_there(make_rig: Callable[[], Any]) -> None:
         assert rig.broker.feed_health() is not None
 
     run(scenario, make_rig)
+
+
+def test_market_state_says_where_the_market_is_in_its_day(make_rig: Callable[[], Any]) -> None:
+    """``market_state()``: one of the states, the banner's sentence for it, the hours setting, the next
+    open and close.  The state depends on the wall clock here: the pair must agree, whatever it is."""
+    sentences = {"open": "Market open", "pre-market": "Pre-market", "after hours": "After hours",
+                 "closed": "Market closed until ", "holiday": "Holiday: ", "early close": "Early close "}
+
+    async def scenario(rig: Rig) -> None:
+        rig.quote("AAPL", "189.90", "190.10", "190.00")
+        ms = rig.broker.market_state()
+        assert isinstance(ms, pn.MarketState)
+        assert ms.state in sentences and ms.text.startswith(sentences[ms.state]), ms
+        assert (ms.trading_hours, ms.trading) == ("always", True)  # a feed of your own: fills at any hour
+        assert abs(ms.ts - rig.broker.now()) <= 5 * 10**9
+        assert ms.next_open > ms.ts and ms.next_close > ms.ts  # type: ignore[operator]
+        assert ms.next_close - ms.ts <= 5 * 86_400 * 10**9  # type: ignore[operator]
+
+    run(scenario, make_rig)

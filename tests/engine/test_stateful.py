@@ -87,17 +87,25 @@ def dollars(u: int) -> Decimal:
     return Decimal(u).scaleb(-4)
 
 
+#: NYSE 2024, from the exchange's published calendar (not from papernb nor its calendar library)
+HOLIDAYS_2024 = {(1, 1), (1, 15), (2, 19), (3, 29), (5, 27), (6, 19), (7, 4), (9, 2), (11, 28), (12, 25)}
+EARLY_CLOSES_2024 = {(7, 3), (11, 29), (12, 24)}  # 13:00
+
+
 def next_close(ns: int) -> int:
-    """The first weekday 16:00 New York strictly after ``ns`` (written independently of papernb)."""
+    """The first NYSE session close (16:00 New York, 13:00 on early-close days) strictly after ``ns``,
+    in 2024 (written independently of papernb)."""
     local = datetime.fromtimestamp(ns // SEC, tz=UTC).astimezone(NEW_YORK)
     for i in range(8):
         d = local.date() + timedelta(days=i)
-        if d.weekday() < 5:
-            close = datetime(d.year, d.month, d.day, 16, 0, tzinfo=NEW_YORK)
+        assert d.year == 2024, "the machine only runs in 2024: extend the tables above"
+        if d.weekday() < 5 and (d.month, d.day) not in HOLIDAYS_2024:
+            hour = 13 if (d.month, d.day) in EARLY_CLOSES_2024 else 16
+            close = datetime(d.year, d.month, d.day, hour, 0, tzinfo=NEW_YORK)
             c = int(close.timestamp()) * SEC
             if c > ns:
                 return c
-    raise AssertionError("no weekday close within 8 days")
+    raise AssertionError("no session close within 8 days")
 
 
 def durable(o: pn.Order) -> dict[str, Any]:
