@@ -14,6 +14,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# JupyterHub's proxy, for the test of papernb serve --hub behind a real Hub (Node.js and npm are on these machines)
+if ! command -v configurable-http-proxy >/dev/null 2>&1; then
+  echo "== installing configurable-http-proxy (npm)"
+  npm install -g --silent configurable-http-proxy >/dev/null
+fi
+
 echo "== installing papernb with its test, app and service extras"
 python -m pip install -q --disable-pip-version-check -e ".[test,app,service]"
 

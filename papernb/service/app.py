@@ -343,8 +343,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
     async def current_user(request: Request) -> User:
         token = _bearer(request)
         user = service.users.resolve(token) if token else None  # type: ignore[union-attr]
-        if user is None and config.hub and service.hub_auth is not None:
-            user = await service.hub_auth.user_for(request, service)
+        if user is None and token and service.hub_auth is not None:  # behind JupyterHub: ask the Hub
+            try:
+                user = await service.hub_auth.user_for_token(token, service.users)
+            except InvalidInput as e:
+                raise ApiError(403, "forbidden", str(e)) from None
         if user is None:
             raise ApiError(401, "unauthorized", "a valid API token is needed: Authorization: Bearer <token>")
         if not service.allow(user.name):
@@ -365,6 +368,8 @@ def _bearer(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip()
+    if auth[:6].lower() == "token ":  # JupyterHub's own form
+        return auth[6:].strip()
     return request.query_params.get("token")  # EventSource in a browser cannot set headers
 
 

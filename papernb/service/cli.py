@@ -32,6 +32,8 @@ def serve_main(argv: list[str]) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--rate-limit", type=float, default=50.0, help="requests per second per token (0: none)")
+    p.add_argument("--hub", action="store_true",
+                   help="run as a JupyterHub-managed service: hub tokens and logins, an account per hub user")
     a = p.parse_args(argv)
     from ..feed.redis_bus import mask_url, redis_url
 
@@ -46,8 +48,15 @@ def serve_main(argv: list[str]) -> int:
     from .app import ServiceConfig, create_app
 
     symbols = [s.strip() for s in a.symbols.split(",")] if a.symbols else None
-    config = ServiceConfig(book=book, feed=feed, redis=url, symbols=symbols, rate_limit=a.rate_limit)
-    app = create_app(config)
+    config = ServiceConfig(book=book, feed=feed, redis=url, symbols=symbols, rate_limit=a.rate_limit, hub=a.hub)
+    app: Any = create_app(config)
+    if a.hub:
+        from .hub import HubAuthAdapter, strip_prefix
+
+        app.state.service.hub_auth = HubAuthAdapter()
+        prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+        if prefix:
+            app = strip_prefix(app, prefix)
     return _run_uvicorn(app, a.host, a.port, book, f"{feed}" + (f" {mask_url(url)}" if feed == "redis" else ""))
 
 

@@ -521,7 +521,8 @@ def connect_remote(url: str, token: str | None) -> RemoteSession:
     """A session against a running service (``pn.connect(service=URL, token=...)``)."""
     import os
 
-    token = token or os.environ.get("PAPERNB_TOKEN")
+    # behind JupyterHub, a user's own server holds a Hub token that the service accepts
+    token = token or os.environ.get("PAPERNB_TOKEN") or os.environ.get("JUPYTERHUB_API_TOKEN")
     if not token:
         raise InvalidInput("a service needs an API token: pass token=... or set PAPERNB_TOKEN "
                            "(papernb users add NAME prints one)")
