@@ -142,6 +142,10 @@ class BacktestContext(Account):
         self._running_check()
         return super().cancel(order_id)
 
+    def oco(self, first: Any, second: Any) -> tuple[Order, Order]:
+        self._running_check()
+        return super().oco(first, second)
+
     def cancel_all(self, symbol: str | None = None) -> list[Order]:
         self._running_check()
         return super().cancel_all(symbol)
