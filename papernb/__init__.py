@@ -40,6 +40,7 @@ from .errors import (
     ReplaceRefused,
     UnknownOrder,
 )
+from .money import Price, to_tick
 from .quote import Quote
 from .session import Session, connect
 
@@ -83,6 +84,7 @@ __all__ = [
     "InvalidTransition",
     "OrderNotOpen",
     "PaperError",
+    "Price",
     "Quote",
     "ReplaceRefused",
     "Session",
@@ -92,4 +94,5 @@ __all__ = [
     "compare_fills",
     "connect",
     "dashboard",
+    "to_tick",
 ]

@@ -9,7 +9,9 @@ from the quotes, so the same data, strategy and settings give the same journal e
 (``result.journal_hash``).
 
 A strategy is a function ``on_quote(ctx, quote)`` or an object (or class) with
-``on_quote`` and optional ``on_fill(ctx, fill)``, ``on_start(ctx)``, ``on_end(ctx)``.
+``on_quote`` and optional ``on_start(ctx)``, ``on_fill(ctx, fill)``, ``on_order(ctx, order)``,
+``on_end(ctx)``, and timers set in ``on_start`` with ``ctx.schedule(every=..., fn=...)`` /
+``ctx.schedule(at="15:55", fn=...)`` (papernb/strategy.py: the same runner runs it live).
 ``ctx`` is the backtest's :class:`~papernb.Account` (buy, sell, submit, replace, cancel,
 positions, orders, snapshot, ``ctx.now``, ``ctx.quote(symbol)``): it only knows quotes
 that have already arrived.
@@ -280,7 +282,7 @@ def _run(tape: QuoteTape, strat: Strategy, config: EngineConfig, progress: bool 
         book.advance(first[0].ts)  # the account (and its equity curve) starts at the first quote
     book.account(account)
     ctx = BacktestContext(book, account)
-    runner = StrategyRunner(strat, ctx)
+    runner = StrategyRunner(strat, ctx, engine=book)
     runner.start()
     bar = _progress(len(tape), progress)
     on_quotes = book.on_quotes
@@ -303,7 +305,6 @@ def _run(tape: QuoteTape, strat: Strategy, config: EngineConfig, progress: bool 
     seconds = time.perf_counter() - t0
     if bar is not None:
         bar.close()
-    runner.deliver_fills()
     runner.end()
     ctx.finish()
     # building the quotes from the columns is loading, though it happens chunk by chunk during the run

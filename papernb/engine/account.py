@@ -170,6 +170,16 @@ class Account:
         return self._engine.replace(self._name, order_id, qty=qty, limit=limit, stop=stop, tif=tif, trail=trail,
                                     trail_pct=trail_pct)
 
+    def schedule(self, every: Any = None, at: Any = None, fn: Any = None) -> Any:
+        """A timer for a running strategy: ``fn(ctx)`` every period (``every="1min"``) or once per session
+        day at a New York time (``at="15:55"``), on engine time; set it in ``on_start``.  Returns a
+        ``Timer`` (``.cancel()``).  See :mod:`papernb.strategy`."""
+        runner = getattr(self, "_runner", None)
+        if runner is None:
+            raise InvalidInput("ctx.schedule works in a running strategy (pn.backtest or session.run): call it "
+                               "from on_start")
+        return runner.schedule(every=every, at=at, fn=fn)
+
     def cancel(self, order_id: int | Order) -> Order:
         """Cancel an open order; a filled or closed order raises ``OrderNotOpen``."""
         return self._engine.cancel(self._name, order_id)

@@ -90,7 +90,10 @@ def _order_price(value: object, what: str) -> int:
     try:
         return price_units(value, what)
     except InvalidInput as e:
-        raise InvalidOrder(str(e)) from None
+        text = str(e)
+        if "whole cents" in text or "more than 4 decimals" in text:  # computed prices: say how to round them
+            text += "; pn.to_tick(price, 'buy' or 'sell') rounds it onto the tick the safe way"
+        raise InvalidOrder(text) from None
 
 
 def _infer_type(limit: Any, stop: Any, trail: Any = None) -> OrderType:
@@ -128,6 +131,7 @@ class Engine(OrderTypes):
         self._seq = 0
         self._committed = 0
         self._listeners: list[Listener] = []
+        self._watchers: list[Callable[[ev.Event, OrderView | None], None]] = []
         self._heap: list[tuple[int, int, int]] = []
         self._quoting: SymbolBook | None = None
         self._next_second = 0
@@ -318,6 +322,20 @@ class Engine(OrderTypes):
                 self._listeners.remove(callback)
 
         return unsubscribe
+
+    def watch(self, callback: Callable[[ev.Event, OrderView | None], None]) -> Callable[[], None]:
+        """Call ``callback(event, order_view)`` as each event is applied, before it is durable; returns
+        unwatch.  For buffering only (a strategy runner keeps each order as it stood after each
+        change): pair it with :meth:`subscribe` to learn which events committed (a failed commit
+        rolls them back).  The callback must not call the engine; ``order_view`` is None for account
+        events."""
+        self._watchers.append(callback)
+
+        def unwatch() -> None:
+            if callback in self._watchers:
+                self._watchers.remove(callback)
+
+        return unwatch
 
     def health(self) -> dict[str, Any]:
         """Counters that say whether the book is well: listener errors, failed writes, rebuilds."""
@@ -869,6 +887,10 @@ class Engine(OrderTypes):
             # StrEnum members are str: journalled as their values without the slow ``.value``
             self._rows.append((e.seq, e.ts, e.account, e.kind, oid, o.symbol, o.status, e,
                                (o.side, o.type, o.qty, o.filled, o.limit, o.stop, o.tif, o.reason)))
+            if self._watchers:
+                view = o.view()
+                for cb in self._watchers:
+                    cb(e, view)
             if o.links:  # an OCO partner, a bracket's children: what follows from this event (ordertypes.py)
                 self._on_linked(o, e)
 

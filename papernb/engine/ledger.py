@@ -21,7 +21,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ..money import div_round, from_units
+from ..money import Price, div_round, from_units
 from . import events as ev
 from .model import Fill, Order, OrderStatus, OrderType, RoundTrip, Side, TimeInForce, transition
 from .state import AccountState, OrderState, Position, SymbolBook
@@ -339,7 +339,7 @@ class Ledger:
             else Decimal(0)
         a.trips.append(RoundTrip(
             self.next_trip_id, a.name, p.sym, "long" if p.long else "short", p.max_abs, p.entries, p.exits,
-            Decimal(p.entry_value) / (p.entry_qty * 10_000), Decimal(p.exit_value) / (p.exit_qty * 10_000),
+            Price(Decimal(p.entry_value) / (p.entry_qty * 10_000)), Price(Decimal(p.exit_value) / (p.exit_qty * 10_000)),
             from_units(p.realized), from_units(p.fees), from_units(net), pct, p.opened, ts,  # type: ignore[arg-type]
             from_units(p.mfe), from_units(p.mae), a.epoch))  # type: ignore[arg-type]
         self.next_trip_id += 1

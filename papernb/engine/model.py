@@ -18,7 +18,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidOrder, InvalidTransition, OrderNotOpen
-from ..money import from_units
+from ..money import Price, from_units
 
 if TYPE_CHECKING:
     from .state import OrderState
@@ -152,7 +152,7 @@ def transition(order_id: int, status: OrderStatus | None, event: str) -> OrderSt
 
 
 def _avg(value_units: int, qty: int) -> Decimal | None:
-    return Decimal(value_units) / (qty * 10_000) if qty else None
+    return Price(Decimal(value_units) / (qty * 10_000)) if qty else None
 
 
 def _state(name: str, doc: str | None = None) -> property:
@@ -404,8 +404,8 @@ class PositionView(_View):
 
     @property
     def avg_price(self) -> Decimal:
-        """cost / qty, unrounded."""
-        return Decimal(self[2]) / (self[1] * 10_000)
+        """cost / qty, unrounded (a :class:`~papernb.money.Price`: ``pos.avg_price * 1.02`` works)."""
+        return Price(Decimal(self[2]) / (self[1] * 10_000))
 
     @property
     def market_value(self) -> Decimal:
