@@ -348,10 +348,23 @@ class Account:
             dd, peak = a.peak - now_eq, a.peak
         return dd, peak
 
-    def stats(self, epoch: int | str | None = None) -> dict[str, Any]:
-        """Trades, win rate, average win/loss, profit factor, expectancy, drawdown, return."""
-        return account_stats(self.trades(epoch), self.snapshot(), self.drawdown(),
-                             self._engine.health()["waited_on_stale_quote"])
+    def stats(self, epoch: int | str | None = None, *, periodicity: str | None = None, risk_free: float = 0.0,
+              marks: Any = None) -> dict[str, Any]:
+        """Trades, win rate, average win/loss, profit factor, expectancy, drawdown, return, and the risk
+        numbers of the current epoch (papernb/report.py: Sharpe, Sortino, Calmar, exposure, turnover; the
+        benchmark and exposure values need ``marks``, which a backtest has and a live account does not)."""
+        from ..report import risk_stats
+
+        st = account_stats(self.trades(epoch), self.snapshot(), self.drawdown(),
+                           self._engine.health()["waited_on_stale_quote"])
+        a = self._a
+        points = [(ts, eq / 10_000) for ts, eq in a.equity if ts > 0]  # (0: opened before any time was known)
+        now = self._engine.now
+        if points and now > points[-1][0]:
+            points.append((now, self.equity_units() / 10_000))
+        st.update(risk_stats(points, self.fills(), marks=marks, periodicity=periodicity, risk_free=risk_free,
+                             end=now))
+        return st
 
     # -- DataFrames ------------------------------------------------------------------------
     def orders_df(self, status: Any = None, epoch: int | str | None = None) -> Any:
