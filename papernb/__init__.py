@@ -43,6 +43,7 @@ from .errors import (
 from .money import Price, to_tick
 from .quote import Quote
 from .session import Session, connect
+from .sweep import sweep
 
 __version__ = "0.1.0"
 
@@ -94,5 +95,6 @@ __all__ = [
     "compare_fills",
     "connect",
     "dashboard",
+    "sweep",
     "to_tick",
 ]
