@@ -13,6 +13,7 @@ from .engine import (
     Fill,
     MarketState,
     Order,
+    OrderRequest,
     OrderStatus,
     OrderType,
     OrderView,
@@ -40,8 +41,10 @@ from .errors import (
     ReplaceRefused,
     UnknownOrder,
 )
+from .money import Price, to_tick
 from .quote import Quote
 from .session import Session, connect
+from .sweep import sweep
 
 __version__ = "0.1.0"
 
@@ -59,6 +62,7 @@ __all__ = [
     "Fill",
     "MarketState",
     "Order",
+    "OrderRequest",
     "OrderStatus",
     "OrderType",
     "OrderView",
@@ -83,6 +87,7 @@ __all__ = [
     "InvalidTransition",
     "OrderNotOpen",
     "PaperError",
+    "Price",
     "Quote",
     "ReplaceRefused",
     "Session",
@@ -92,4 +97,6 @@ __all__ = [
     "compare_fills",
     "connect",
     "dashboard",
+    "sweep",
+    "to_tick",
 ]

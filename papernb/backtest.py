@@ -13,7 +13,9 @@ calendar data answered is ``result.calendar`` (also in ``result.stats()``): holi
 changes between releases of the library.
 
 A strategy is a function ``on_quote(ctx, quote)`` or an object (or class) with
-``on_quote`` and optional ``on_fill(ctx, fill)``, ``on_start(ctx)``, ``on_end(ctx)``.
+``on_quote`` and optional ``on_start(ctx)``, ``on_fill(ctx, fill)``, ``on_order(ctx, order)``,
+``on_end(ctx)``, and timers set in ``on_start`` with ``ctx.schedule(every=..., fn=...)`` /
+``ctx.schedule(at="15:55", fn=...)`` (papernb/strategy.py: the same runner runs it live).
 ``ctx`` is the backtest's :class:`~papernb.Account` (buy, sell, submit, replace, cancel,
 positions, orders, snapshot, ``ctx.now``, ``ctx.quote(symbol)``): it only knows quotes
 that have already arrived.
@@ -146,6 +148,10 @@ class BacktestContext(Account):
         self._running_check()
         return super().cancel(order_id)
 
+    def oco(self, first: Any, second: Any) -> tuple[Order, Order]:
+        self._running_check()
+        return super().oco(first, second)
+
     def cancel_all(self, symbol: str | None = None) -> list[Order]:
         self._running_check()
         return super().cancel_all(symbol)
@@ -176,6 +182,7 @@ class BacktestResult:
     load_seconds: float
     label: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    tape: Any = field(default=None, repr=False)  # the data, for the marks of the traded symbols (report)
 
     @property
     def orders(self) -> Any:
@@ -205,9 +212,22 @@ class BacktestResult:
         """Identical for the same data, strategy and settings (the determinism check)."""
         return self.engine.state_hash()
 
-    def stats(self) -> dict[str, Any]:
-        """The account stats plus what the run itself counted."""
-        st = self.account.stats()
+    def marks(self) -> Any:
+        """The marks of the symbols this run traded over its time, in dollars (a DataFrame, at most ~20,000
+        rows a symbol): what the benchmark and the exposure numbers are computed from."""
+        cached = self.extra.get("_marks")
+        if cached is None:
+            from .report import marks_frame
+
+            traded = {f.symbol for f in self.account.fills()}
+            cached = self.extra["_marks"] = marks_frame(self.tape, traded) if self.tape is not None else None
+        return cached
+
+    def stats(self, periodicity: str | None = None, risk_free: float = 0.0) -> dict[str, Any]:
+        """The account stats, the risk numbers (papernb/report.py: Sharpe, Sortino, Calmar, exposure,
+        turnover, benchmark, alpha, beta; ``periodicity`` and the annual ``risk_free`` rate are stated
+        and can be set) and what the run itself counted."""
+        st = self.account.stats(periodicity=periodicity, risk_free=risk_free, marks=self.marks())
         orders = self.account.orders()
         st.update({
             "quotes": self.quotes, "rows_dropped": self.dropped,
@@ -240,6 +260,56 @@ class BacktestResult:
         axes = [bq.Axis(scale=xs, label="time"), bq.Axis(scale=ys, side="left", label="equity $"),
                 bq.Axis(scale=ds, side="right", label="drawdown $")]
         return bq.Figure(marks=lines, axes=axes, title=self.label or "backtest", legend_location="top-left")
+
+    def report(self, symbol: str | None = None, *, comparison: Any = None, periodicity: str | None = None,
+               risk_free: float = 0.0) -> Any:
+        """One page: equity against buy-and-hold of the traded symbols, drawdown, the trades on the price of
+        ``symbol`` (the most traded one by default), monthly returns, the numbers, and ``comparison`` (a
+        ``pn.compare_fills`` table) when given.  Shows itself in a notebook; ``.save("run.html")``."""
+        import pandas as pd
+
+        from .report import Report, _series, monthly_returns, svg_chart
+
+        st = self.stats(periodicity=periodicity, risk_free=risk_free)
+        points = self.account.equity_history()
+        if points and self.engine.now > points[-1][0]:  # flat at the end: the curve goes on to the last quote
+            points.append((self.engine.now, self.account.snapshot().equity))
+        eq = _series(points)
+        marks = self.marks()
+        bench = None
+        if marks is not None and not marks.empty and not eq.empty:
+            px = marks.sort_index().ffill().bfill()
+            bench = (px / px.iloc[0]).mean(axis=1) * float(eq.iloc[0])
+        fills = self.account.fills()
+        if symbol is None and fills:
+            counts: dict[str, int] = {}
+            for f in fills:
+                counts[f.symbol] = counts.get(f.symbol, 0) + 1
+            symbol = max(sorted(counts), key=counts.__getitem__)
+        chart = ""
+        if symbol is not None:
+            symbol = symbol.upper()
+            series = marks[symbol] if marks is not None and symbol in getattr(marks, "columns", ()) else \
+                pd.Series(dtype="float64")
+            from .report import _thin
+
+            xs, ys = _thin([float(t.value) for t in series.index], list(series.to_numpy()))
+            marks_on = [(float(f.ts), float(f.price), "#2ca02c" if f.side.value == "BUY" else "#d62728",
+                         "up" if f.side.value == "BUY" else "down") for f in fills if f.symbol == symbol]
+            chart = svg_chart([(xs, ys, "#555555", symbol)], markers=marks_on[-2000:], y_label="$")
+        cfg = self.config
+        first = self.account.equity_history()[:1]
+        span = ""
+        if first:
+            from .report import _time_label
+
+            span = f"{_time_label(first[0][0])} to {_time_label(self.engine.now)} New York"
+        sub = (f"{self.quotes:,} quotes, {span}; fill model {cfg.fill_model}, commission "
+               f"{cfg.commission.per_share}/share + {cfg.commission.per_order}/order; Sharpe on {st['periodicity']} "
+               f"returns, risk-free {st['risk_free_rate']:.2%}")
+        shown = {k: v for k, v in st.items() if k not in ("bad_rows",)}
+        return Report(self.label or "Backtest", sub, shown, eq, bench, monthly_returns(eq), chart, symbol,
+                      comparison)
 
     def save(self, path: str | Path) -> Path:
         """Write the whole book (journal and checkpoints) to a DuckDB file the app can open."""
@@ -290,7 +360,7 @@ def _run(tape: QuoteTape, strat: Strategy, config: EngineConfig, progress: bool 
         book.advance(first[0].ts)  # the account (and its equity curve) starts at the first quote
     book.account(account)
     ctx = BacktestContext(book, account)
-    runner = StrategyRunner(strat, ctx)
+    runner = StrategyRunner(strat, ctx, engine=book)
     runner.start()
     bar = _progress(len(tape), progress)
     on_quotes = book.on_quotes
@@ -313,11 +383,11 @@ def _run(tape: QuoteTape, strat: Strategy, config: EngineConfig, progress: bool 
     seconds = time.perf_counter() - t0
     if bar is not None:
         bar.close()
-    runner.deliver_fills()
     runner.end()
     ctx.finish()
     # building the quotes from the columns is loading, though it happens chunk by chunk during the run
-    return BacktestResult(book, ctx, config, len(tape), tape.dropped, seconds - build, load_seconds + build, label)
+    return BacktestResult(book, ctx, config, len(tape), tape.dropped, seconds - build, load_seconds + build, label,
+                          tape=tape)
 
 
 def compare_fills(data: Any, strategy: Any, models: Iterable[Any] = ("touch", "through", "size", "slippage(5)"),

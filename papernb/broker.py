@@ -15,6 +15,7 @@ service and the event that changes what it reads:
 | ``submit(...)`` | ``POST /v1/orders`` | order: accepted / rejected (+ filled ...) |
 | ``replace(id, ...)`` | ``PATCH /v1/orders/{id}`` | order: replaced |
 | ``cancel(id)`` | ``POST /v1/orders/{id}/cancel`` | order: cancelled |
+| ``oco(a, b)`` | ``POST /v1/orders/oco`` (``{"orders": [id or order, id or order]}``) | order: linked |
 | ``snapshot()`` | ``GET /v1/account`` | account (throttled snapshots) |
 | ``orders(status, symbol)`` | ``GET /v1/orders`` | order |
 | ``fills()`` / ``trades()`` / ``stats()`` | ``GET /v1/fills`` / ``/v1/trades`` / ``/v1/stats`` | order: filled |
@@ -26,6 +27,14 @@ service and the event that changes what it reads:
 | ``now()`` | (server time in every answer) | |
 | ``subscribe(cb)`` | ``GET /v1/events`` | ``event: account`` |
 | ``subscribe_events(cb)`` | ``GET /v1/events`` | ``event: order`` with {"event", "order"} |
+
+Order types (the quant's toolkit): ``submit`` takes ``type`` ``trailing_stop`` with ``trail`` (dollars)
+or ``trail_pct`` (percent), ``take_profit`` / ``stop_loss`` (a bracket: the children are placed when
+the entry fills), and ``tif`` ``ioc`` / ``fok``; ``replace`` takes ``trail`` / ``trail_pct``.  The
+order stream adds ``stop_moved`` (a trailing stop's level, coalesced), ``linked`` (an OCO pair) and
+``resized`` (an OCO partner filled part, or a bracket entry filled more); ``OrderView`` carries
+``trail``, ``trail_pct``, ``take_profit``, ``stop_loss``, ``parent_id``, ``oco_id``, ``child_ids`` and,
+for a trailing stop, its current level in ``stop``.
 """
 
 from __future__ import annotations
@@ -50,12 +59,14 @@ from .engine.model import (
     Snapshot,
     TimeInForce,
 )
+from .engine.ordertypes import OrderRequest
 from .quote import Quote, normalize_symbol
 
 if TYPE_CHECKING:
     from .feed.hub import FeedHealth
 
-__all__ = ["Broker", "Estimate", "Fill", "LocalBroker", "MarketState", "OrderStatus", "OrderType", "OrderUpdate", "OrderView",
+__all__ = ["Broker", "Estimate", "Fill", "LocalBroker", "MarketState", "OrderRequest", "OrderStatus", "OrderType",
+           "OrderUpdate", "OrderView",
            "PositionView", "RoundTrip", "Side", "Snapshot", "TimeInForce"]
 
 
@@ -64,7 +75,7 @@ class OrderUpdate:
     """One change of one order, as the event stream carries it.
 
     ``event`` is one of ``accepted``, ``rested``, ``replaced``, ``triggered``, ``partially_filled``,
-    ``filled``, ``cancelled``, ``rejected``, ``expired``; ``order`` is the order as it stands once
+    ``filled``, ``cancelled``, ``rejected``, ``expired``, ``stop_moved``, ``linked``, ``resized``; ``order`` is the order as it stands once
     the change is durable; ``seq`` is the journal sequence (the stream's event id).
     """
 
@@ -84,12 +95,15 @@ class Broker(Protocol):
     stale_after: float | None
 
     async def submit(self, symbol: str, side: str, qty: int, *, type: str, limit: Any = None, stop: Any = None,
-                     tif: str | None = None, client_order_id: str | None = None) -> OrderView: ...
+                     tif: str | None = None, client_order_id: str | None = None, trail: Any = None,
+                     trail_pct: Any = None, take_profit: Any = None, stop_loss: Any = None) -> OrderView: ...
 
     async def replace(self, order_id: int, *, qty: int | None = None, limit: Any = None, stop: Any = None,
-                      tif: str | None = None) -> OrderView: ...
+                      tif: str | None = None, trail: Any = None, trail_pct: Any = None) -> OrderView: ...
 
     async def cancel(self, order_id: int) -> OrderView: ...
+
+    async def oco(self, first: int | OrderRequest, second: int | OrderRequest) -> tuple[OrderView, OrderView]: ...
 
     def snapshot(self) -> Snapshot: ...
 
@@ -108,7 +122,7 @@ class Broker(Protocol):
     def quote_age(self, symbol: str) -> tuple[int, bool] | None: ...
 
     def estimate(self, symbol: str, side: str, qty: int, *, type: str, limit: Any = None,
-                 stop: Any = None) -> Estimate: ...
+                 stop: Any = None, trail: Any = None, trail_pct: Any = None) -> Estimate: ...
 
     def feed_health(self) -> FeedHealth: ...
 
@@ -139,17 +153,24 @@ class LocalBroker:
         self.stale_after = self._engine.config.stale_after
 
     async def submit(self, symbol: str, side: str, qty: int, *, type: str, limit: Any = None, stop: Any = None,
-                     tif: str | None = None, client_order_id: str | None = None) -> OrderView:
+                     tif: str | None = None, client_order_id: str | None = None, trail: Any = None,
+                     trail_pct: Any = None, take_profit: Any = None, stop_loss: Any = None) -> OrderView:
         o = self._acct.submit(symbol, side, qty, type=type, limit=limit, stop=stop, tif=tif,
-                              client_order_id=client_order_id)
+                              client_order_id=client_order_id, trail=trail, trail_pct=trail_pct,
+                              take_profit=take_profit, stop_loss=stop_loss)
         return o.view()
 
     async def replace(self, order_id: int, *, qty: int | None = None, limit: Any = None, stop: Any = None,
-                      tif: str | None = None) -> OrderView:
-        return self._acct.replace(order_id, qty=qty, limit=limit, stop=stop, tif=tif).view()
+                      tif: str | None = None, trail: Any = None, trail_pct: Any = None) -> OrderView:
+        return self._acct.replace(order_id, qty=qty, limit=limit, stop=stop, tif=tif, trail=trail,
+                                  trail_pct=trail_pct).view()
 
     async def cancel(self, order_id: int) -> OrderView:
         return self._acct.cancel(order_id).view()
+
+    async def oco(self, first: int | OrderRequest, second: int | OrderRequest) -> tuple[OrderView, OrderView]:
+        a, b = self._acct.oco(first, second)
+        return a.view(), b.view()
 
     def snapshot(self) -> Snapshot:
         return self._acct.snapshot()
@@ -178,8 +199,9 @@ class LocalBroker:
         return self._engine.quote_age(normalize_symbol(symbol))
 
     def estimate(self, symbol: str, side: str, qty: int, *, type: str, limit: Any = None,
-                 stop: Any = None) -> Estimate:
-        return self._acct.estimate(symbol, side, qty, type=type, limit=limit, stop=stop)
+                 stop: Any = None, trail: Any = None, trail_pct: Any = None) -> Estimate:
+        return self._acct.estimate(symbol, side, qty, type=type, limit=limit, stop=stop, trail=trail,
+                                   trail_pct=trail_pct)
 
     def feed_health(self) -> FeedHealth:
         return self._feed_health()

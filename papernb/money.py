@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numbers
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any
 
 from .errors import InvalidInput
 
@@ -140,13 +142,122 @@ def price_units(value: object, what: str = "price") -> int:
     return units
 
 
-def from_units(units: int | None) -> Decimal | None:
-    """Int units -> exact ``Decimal`` dollars (what the API hands out)."""
+def _operand(x: object) -> Any:
+    """What a Price computes with: Decimals and ints as they are, floats as written (their shortest repr)."""
+    if isinstance(x, Decimal | int) and not isinstance(x, bool):
+        return x
+    if isinstance(x, float):  # numpy's float64 too
+        return Decimal(repr(float(x)))
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool):  # numpy ints
+        return int(x)  # type: ignore[call-overload]
+    if getattr(x, "dtype", None) is not None and getattr(x.dtype, "kind", "") == "f":  # type: ignore[attr-defined]
+        return Decimal(repr(float(x)))  # type: ignore[arg-type]
+    return NotImplemented
+
+
+def _arith(op: Callable[[Decimal, Any], Any]) -> Callable[[Decimal, object], Any]:
+    def method(self: Decimal, other: object) -> Any:
+        o = _operand(other)
+        if o is NotImplemented:
+            return NotImplemented
+        r = op(self, o)
+        return Price(r) if type(r) is Decimal else r
+
+    method.__name__ = op.__name__
+    return method
+
+
+def _compare(op: Callable[[Decimal, Any], Any]) -> Callable[[Decimal, object], Any]:
+    def method(self: Decimal, other: object) -> Any:
+        o = _operand(other)
+        return NotImplemented if o is NotImplemented else op(self, o)
+
+    method.__name__ = op.__name__
+    return method
+
+
+class Price(Decimal):
+    """An exact ``Decimal`` amount of dollars that also computes with floats and ints as they are written.
+
+    Every price and amount papernb hands out is one (``q.bid``, ``o.limit``, ``pos.avg_price``,
+    ``snap.cash`` ...): ``q.bid - 0.05`` is ``Decimal('189.85')``, ``pos.avg_price * 1.02`` works,
+    and ``q.bid >= 189.9`` compares with the 189.9 you wrote (a float is read through its shortest
+    repr, the one rule papernb reads floats by everywhere, so 0.1 means 0.1).  Results are Prices
+    again, exact: ``avg_price * 1.02`` may have more decimals than an order price may have, and an
+    order refuses a price that is not on the tick; ``pn.to_tick(price, "buy"|"sell")`` rounds it
+    the safe way.  ``float(p)`` gives a float when one is wanted (numpy, plotting).  One caveat of
+    equality with floats: ``Price("0.1") == 0.1`` is True but the two hash differently, so do not
+    mix floats and Prices as keys of one dict.  It prints, pickles and compares as a Decimal.
+    """
+
+    __slots__ = ()
+
+    __add__ = _arith(Decimal.__add__)
+    __radd__ = _arith(Decimal.__radd__)
+    __sub__ = _arith(Decimal.__sub__)
+    __rsub__ = _arith(Decimal.__rsub__)
+    __mul__ = _arith(Decimal.__mul__)
+    __rmul__ = _arith(Decimal.__rmul__)
+    __truediv__ = _arith(Decimal.__truediv__)
+    __rtruediv__ = _arith(Decimal.__rtruediv__)
+    __floordiv__ = _arith(Decimal.__floordiv__)
+    __rfloordiv__ = _arith(Decimal.__rfloordiv__)
+    __mod__ = _arith(Decimal.__mod__)
+    __rmod__ = _arith(Decimal.__rmod__)
+    __pow__ = _arith(Decimal.__pow__)  # type: ignore[assignment]
+    __lt__ = _compare(Decimal.__lt__)
+    __le__ = _compare(Decimal.__le__)
+    __gt__ = _compare(Decimal.__gt__)
+    __ge__ = _compare(Decimal.__ge__)
+    __eq__ = _compare(Decimal.__eq__)  # type: ignore[assignment]
+    __ne__ = _compare(Decimal.__ne__)  # type: ignore[assignment]
+    __hash__ = Decimal.__hash__
+
+    def __neg__(self) -> Price:  # type: ignore[override]
+        return Price(Decimal.__neg__(self))
+
+    def __pos__(self) -> Price:  # type: ignore[override]
+        return Price(Decimal.__pos__(self))
+
+    def __abs__(self) -> Price:  # type: ignore[override]
+        return Price(Decimal.__abs__(self))
+
+    def __round__(self, n: int | None = None) -> Any:  # type: ignore[override]
+        r = Decimal.__round__(self) if n is None else Decimal.__round__(self, n)
+        return Price(r) if type(r) is Decimal else r
+
+    def __reduce__(self) -> Any:
+        return (Price, (str(self),))
+
+
+def from_units(units: int | None) -> Price | None:
+    """Int units -> exact ``Decimal`` dollars, a :class:`Price` (what the API hands out)."""
     if units is None:
         return None
     if units % _CENT == 0:  # whole cents read as cents: 189.50, not 189.5000
-        return Decimal(units // _CENT).scaleb(-2)
-    return Decimal(units).scaleb(-4)
+        return Price(Decimal(units // _CENT).scaleb(-2))
+    return Price(Decimal(units).scaleb(-4))
+
+
+def to_tick(price: object, side: object) -> Price:
+    """``price`` rounded onto the order tick ($0.01 at or above $1, $0.0001 below) on the safe side:
+    down for a buy (never pay more than you said), up for a sell (never sell for less).
+
+    ``pn.to_tick(pos.avg_price * 1.02, "sell")`` -> a limit price an order accepts.
+    """
+    d = read_decimal(price, "price")
+    s = str(getattr(side, "value", side)).strip().lower() if isinstance(side, str) or hasattr(side, "value") else ""
+    if s not in ("buy", "sell"):
+        raise InvalidInput(f"to_tick rounds for a side: 'buy' (down) or 'sell' (up), was {side!r}")
+    x = d * UNITS_PER_DOLLAR
+    units = int(x.to_integral_value(rounding="ROUND_FLOOR" if s == "buy" else "ROUND_CEILING"))
+    if units >= _ONE_DOLLAR:
+        units = units // _CENT * _CENT if s == "buy" else -(-units // _CENT) * _CENT
+    if units <= 0:
+        raise InvalidInput(f"price {price!r} is below the smallest tick ($0.0001)")
+    if units > MAX_UNITS:
+        raise InvalidInput(f"price is absurdly large: {price!r}")
+    return from_units(units)  # type: ignore[return-value]
 
 
 def round_cents(units: int) -> int:

@@ -96,12 +96,23 @@ class Session:
         if runner is None:
             return
         try:
-            runner.deliver_fills()
-            runner.strategy.on_quote(self.account, q)
-            runner.deliver_fills()
+            runner.step(q)  # the very step a backtest takes: timers, on_order, on_fill, on_quote
         except Exception:  # a strategy bug stops the strategy, never the session
             log.exception("strategy %r failed on %r; stopped", runner.strategy.obj, q)
             self._strategy = None
+            runner.detach()
+
+    def _poll_strategy(self) -> None:
+        """A clock tick without quotes: the strategy's timers that fell due, and its order changes."""
+        runner = self._strategy
+        if runner is None:
+            return
+        try:
+            runner.poll()
+        except Exception:
+            log.exception("strategy %r failed on a timer; stopped", runner.strategy.obj)
+            self._strategy = None
+            runner.detach()
 
     def _on_engine_events(self, events: list) -> None:
         self._dirty = True
@@ -122,6 +133,7 @@ class Session:
         if self._closed:
             return False
         self.engine.advance(wall_ns())
+        self._poll_strategy()
         now = time.monotonic()
         if not (force or self._dirty or now - self._last_publish >= 1.0):
             return False
@@ -160,17 +172,22 @@ class Session:
         return self.engine.quote(normalize_symbol(symbol))
 
     def run(self, strategy: Any) -> None:
-        """Run a strategy written for ``pn.backtest`` on the live quotes (one at a time): ``on_quote``
-        after the engine matched each quote, ``on_fill`` for each fill of the account, as in a backtest."""
-        runner = StrategyRunner(strategy, self.account)
-        runner.start()
+        """Run a strategy written for ``pn.backtest`` on the live quotes (one at a time), by the same runner
+        as a backtest (papernb/strategy.py): ``on_quote`` after the engine matched each quote, ``on_order``
+        and ``on_fill`` after each change, timers (``ctx.schedule``) on the wall clock."""
+        self.stop()
+        runner = StrategyRunner(strategy, self.account, engine=self.engine)
+        try:
+            runner.start()
+        except BaseException:
+            runner.detach()
+            raise
         self._strategy = runner
 
     def stop(self) -> None:
         """Stop the running strategy (its open orders stay; cancel them if you want)."""
         runner, self._strategy = self._strategy, None
         if runner is not None:
-            runner.deliver_fills()
             runner.end()
 
     async def aclose(self) -> None:

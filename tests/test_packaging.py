@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-CONDA_NAMES = {"duckdb": "python-duckdb", "redis": "redis-py"}  # PyPI name -> conda-forge name
+CONDA_NAMES = {"duckdb": "python-duckdb", "redis": "redis-py", "ray": "ray-core"}  # PyPI name -> conda-forge name
 NOT_ON_LINUX = {"xlwings"}  # the excel extra: Windows/macOS only
 
 

@@ -5,7 +5,8 @@ Modules, bottom up (each imports only those above it):
 ``state`` (mutable records) -> ``events`` (typed past-tense facts, the journal codec) ->
 ``ledger`` (applies events: the only writer of durable state) -> ``matching`` (fill models,
 marketability) and ``risk`` (reservations, commission, the check at the fill) -> ``store``
-(the DuckDB journal) -> ``engine`` (commands, the quote loop, time, commit and rebuild) ->
+(the DuckDB journal) -> ``ordertypes`` (trailing stops, IOC / FOK, OCO pairs, brackets: engine
+methods kept apart) -> ``engine`` (commands, the quote loop, time, commit and rebuild) ->
 ``account`` (the per-trader facade and its views).  Beside them, ``calendar`` (sessions,
 holidays, early closes and trading hours from an exchange calendar library) is given to the
 engine as its clock is: DAY expiry, day P/L and the ``trading_hours`` gate ask it.
@@ -28,6 +29,7 @@ from .model import (
     Snapshot,
     TimeInForce,
 )
+from .ordertypes import OrderRequest
 
-__all__ = ["TRANSITIONS", "Account", "Engine", "Estimate", "Fill", "MarketState", "Order", "OrderStatus",
+__all__ = ["TRANSITIONS", "Account", "Engine", "Estimate", "Fill", "MarketState", "Order", "OrderRequest", "OrderStatus",
            "OrderType", "OrderView", "PositionView", "RoundTrip", "Side", "Snapshot", "TimeInForce"]

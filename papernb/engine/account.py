@@ -56,6 +56,7 @@ class Book(Protocol):
     def close_position(self, account: str, symbol: str | None = None) -> list[Order]: ...
     def reset(self, account: str, cash: Any = None) -> None: ...
     def estimate(self, account: str, symbol: Any, side: Any, qty: Any, **kw: Any) -> Estimate: ...
+    def oco(self, account: str, first: Any, second: Any) -> tuple[Order, Order]: ...
 
 _ACCOUNT_RE = re.compile(r"[a-z0-9_-]{1,32}", re.ASCII)
 _P, _PF = OrderStatus.PENDING, OrderStatus.PARTIALLY_FILLED
@@ -129,27 +130,55 @@ class Account:
 
     # -- commands ------------------------------------------------------------------------
     def buy(self, symbol: str, qty: int, *, limit: Any = None, stop: Any = None, tif: str | None = None,
-            client_order_id: str | None = None) -> Order:
-        """Buy: market, or limit / stop / stop-limit from which prices are given."""
+            client_order_id: str | None = None, trail: Any = None, trail_pct: Any = None, take_profit: Any = None,
+            stop_loss: Any = None) -> Order:
+        """Buy: market, or limit / stop / stop-limit from which prices are given.
+
+        ``trail=1.00`` or ``trail_pct=2.5``: a trailing stop (its level follows the lowest price since
+        acceptance).  ``take_profit=`` / ``stop_loss=``: a bracket (a take-profit limit and a stop-loss
+        stop are placed for what fills, as an OCO pair).  ``tif="ioc"`` / ``"fok"``: act once, never rest.
+        """
         return self._engine.submit(self._name, symbol, "BUY", qty, limit=limit, stop=stop, tif=tif,
-                                   client_order_id=client_order_id)
+                                   client_order_id=client_order_id, trail=trail, trail_pct=trail_pct,
+                                   take_profit=take_profit, stop_loss=stop_loss)
 
     def sell(self, symbol: str, qty: int, *, limit: Any = None, stop: Any = None, tif: str | None = None,
-             client_order_id: str | None = None) -> Order:
-        """Sell: market, or limit / stop / stop-limit from which prices are given."""
+             client_order_id: str | None = None, trail: Any = None, trail_pct: Any = None, take_profit: Any = None,
+             stop_loss: Any = None) -> Order:
+        """Sell: market, or limit / stop / stop-limit from which prices are given (see :meth:`buy`)."""
         return self._engine.submit(self._name, symbol, "SELL", qty, limit=limit, stop=stop, tif=tif,
-                                   client_order_id=client_order_id)
+                                   client_order_id=client_order_id, trail=trail, trail_pct=trail_pct,
+                                   take_profit=take_profit, stop_loss=stop_loss)
 
     def submit(self, symbol: str, side: str | Side, qty: int, *, type: str | OrderType, limit: Any = None,
-               stop: Any = None, tif: str | None = None, client_order_id: str | None = None) -> Order:
+               stop: Any = None, tif: str | None = None, client_order_id: str | None = None, trail: Any = None,
+               trail_pct: Any = None, take_profit: Any = None, stop_loss: Any = None) -> Order:
         """The explicit form (the ticket and the Broker protocol): type and prices must agree."""
         return self._engine.submit(self._name, symbol, side, qty, type=type, limit=limit, stop=stop, tif=tif,
-                                   client_order_id=client_order_id)
+                                   client_order_id=client_order_id, trail=trail, trail_pct=trail_pct,
+                                   take_profit=take_profit, stop_loss=stop_loss)
+
+    def oco(self, first: Any, second: Any) -> tuple[Order, Order]:
+        """One cancels the other: two open orders of this account (or ``pn.OrderRequest``s placed now) of
+        one symbol and side with the same remaining quantity become a pair holding one reservation.
+        When one fills the other is cancelled; a partial fill of one reduces the other."""
+        return self._engine.oco(self._name, first, second)
 
     def replace(self, order_id: int | Order, *, qty: int | None = None, limit: Any = None, stop: Any = None,
-                tif: str | None = None) -> Order:
+                tif: str | None = None, trail: Any = None, trail_pct: Any = None) -> Order:
         """Edit an open order in place (``qty`` is the new total); raises ``ReplaceRefused``."""
-        return self._engine.replace(self._name, order_id, qty=qty, limit=limit, stop=stop, tif=tif)
+        return self._engine.replace(self._name, order_id, qty=qty, limit=limit, stop=stop, tif=tif, trail=trail,
+                                    trail_pct=trail_pct)
+
+    def schedule(self, every: Any = None, at: Any = None, fn: Any = None) -> Any:
+        """A timer for a running strategy: ``fn(ctx)`` every period (``every="1min"``) or once per session
+        day at a New York time (``at="15:55"``), on engine time; set it in ``on_start``.  Returns a
+        ``Timer`` (``.cancel()``).  See :mod:`papernb.strategy`."""
+        runner = getattr(self, "_runner", None)
+        if runner is None:
+            raise InvalidInput("ctx.schedule works in a running strategy (pn.backtest or session.run): call it "
+                               "from on_start")
+        return runner.schedule(every=every, at=at, fn=fn)
 
     def cancel(self, order_id: int | Order) -> Order:
         """Cancel an open order; a filled or closed order raises ``OrderNotOpen``."""
@@ -177,9 +206,10 @@ class Account:
         self._engine.reset(self._name, cash)
 
     def estimate(self, symbol: str, side: str | Side, qty: int, *, type: str | OrderType | None = None,
-                 limit: Any = None, stop: Any = None) -> Estimate:
+                 limit: Any = None, stop: Any = None, trail: Any = None, trail_pct: Any = None) -> Estimate:
         """What this order would hold and cost if placed now, by the engine's own rules."""
-        return self._engine.estimate(self._name, symbol, side, qty, type=type, limit=limit, stop=stop)
+        return self._engine.estimate(self._name, symbol, side, qty, type=type, limit=limit, stop=stop, trail=trail,
+                                     trail_pct=trail_pct)
 
     # -- orders --------------------------------------------------------------------------
     def order(self, order_id: int) -> Order:
@@ -323,10 +353,23 @@ class Account:
             dd, peak = a.peak - now_eq, a.peak
         return dd, peak
 
-    def stats(self, epoch: int | str | None = None) -> dict[str, Any]:
-        """Trades, win rate, average win/loss, profit factor, expectancy, drawdown, return."""
-        return account_stats(self.trades(epoch), self.snapshot(), self.drawdown(),
-                             self._engine.health()["waited_on_stale_quote"])
+    def stats(self, epoch: int | str | None = None, *, periodicity: str | None = None, risk_free: float = 0.0,
+              marks: Any = None) -> dict[str, Any]:
+        """Trades, win rate, average win/loss, profit factor, expectancy, drawdown, return, and the risk
+        numbers of the current epoch (papernb/report.py: Sharpe, Sortino, Calmar, exposure, turnover; the
+        benchmark and exposure values need ``marks``, which a backtest has and a live account does not)."""
+        from ..report import risk_stats
+
+        st = account_stats(self.trades(epoch), self.snapshot(), self.drawdown(),
+                           self._engine.health()["waited_on_stale_quote"])
+        a = self._a
+        points = [(ts, eq / 10_000) for ts, eq in a.equity if ts > 0]  # (0: opened before any time was known)
+        now = self._engine.now
+        if points and now > points[-1][0]:
+            points.append((now, self.equity_units() / 10_000))
+        st.update(risk_stats(points, self.fills(), marks=marks, periodicity=periodicity, risk_free=risk_free,
+                             end=now))
+        return st
 
     # -- DataFrames ------------------------------------------------------------------------
     def orders_df(self, status: Any = None, epoch: int | str | None = None) -> Any:
@@ -391,6 +434,9 @@ def state_hash(ledger: Ledger) -> str:
         h.update(repr((oid, o.account, o.symbol, o.side, o.type, o.qty, o.filled, o.limit, o.stop, o.tif,
                        o.status, reason, o.coid, o.created, o.eligible, o.expires, o.fill_value, o.fees,
                        o.res_cash, o.res_shares, o.triggered, o.fresh, o.epoch)).encode())
+        if o.trailing or o.links:  # the quant's order types (hashed only when used: older hashes stand)
+            h.update(repr((o.trail, o.trail_pct, o.best, o.tp, o.sl, None if o.parent is None else o.parent.id,
+                           None if o.oco is None else o.oco.id)).encode())
     h.update(repr((ledger.next_order_id, ledger.next_fill_id)).encode())
     return h.hexdigest()
 
@@ -403,6 +449,12 @@ def check_invariants(engine: Book) -> None:
         assert [o.id for o in open_orders] == list(a.open), (a.name, "open index", list(a.open))
         res = sum(o.res_cash for o in open_orders) + sum(p.res_short for p in a.positions.values())
         assert res == a.reserved, (a.name, res, a.reserved)
+        for o in open_orders:  # an open OCO pair: the same remaining quantity, one reservation
+            p = o.oco
+            if p is not None and p.is_open:
+                assert o.qty - o.filled == p.qty - p.filled, ("oco", o.id, p.id)
+                assert not ((o.res_cash or o.res_shares) and (p.res_cash or p.res_shares)), ("oco held twice", o.id)
+            assert not o.ioc or o.eligible > engine.now, ("an IOC / FOK order rests", o.id)
         for sym, p in a.positions.items():
             held = sum(o.res_shares for o in open_orders if o.symbol == sym)
             assert held == p.res_sell, (sym, held, p.res_sell)

@@ -58,7 +58,7 @@ from . import events as ev
 from .account import Account, account_key, check_invariants, state_hash
 from .calendar import MarketCalendar, closed_reason, engine_calendar, market_state
 from .ledger import Ledger, equity_units
-from .matching import fill_model, marketable, side_price, stale_reason, stop_reached
+from .matching import fill_model, marketable, side_price, stale_reason, stop_reached, stop_ref, trail_stop
 from .model import (
     Estimate,
     MarketState,
@@ -70,6 +70,7 @@ from .model import (
     TimeInForce,
     transition,
 )
+from .ordertypes import Extras, OrderTypes
 from .risk import Risk
 from .state import AccountState, OrderState, SymbolBook
 from .store import Store, default_book_path
@@ -81,8 +82,9 @@ _NEVER = 1 << 62
 _MAX_QTY = 1_000_000_000
 _BUY, _SELL = Side.BUY, Side.SELL
 _MKT, _LMT, _STP, _STL = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT
+_TRL = OrderType.TRAILING_STOP
 _PENDING, _PF = OrderStatus.PENDING, OrderStatus.PARTIALLY_FILLED
-_DAY = TimeInForce.DAY
+_DAY, _IOC, _FOK = TimeInForce.DAY, TimeInForce.IOC, TimeInForce.FOK
 _EXPIRE, _ELIGIBLE = 0, 1  # heap kinds: at equal times expiry runs first
 
 
@@ -103,10 +105,15 @@ def _order_price(value: object, what: str) -> int:
     try:
         return price_units(value, what)
     except InvalidInput as e:
-        raise InvalidOrder(str(e)) from None
+        text = str(e)
+        if "whole cents" in text or "more than 4 decimals" in text:  # computed prices: say how to round them
+            text += "; pn.to_tick(price, 'buy' or 'sell') rounds it onto the tick the safe way"
+        raise InvalidOrder(text) from None
 
 
-def _infer_type(limit: Any, stop: Any) -> OrderType:
+def _infer_type(limit: Any, stop: Any, trail: Any = None) -> OrderType:
+    if trail is not None:
+        return _TRL
     if limit is None and stop is None:
         return _MKT
     if stop is None:
@@ -119,7 +126,7 @@ def _infer_type(limit: Any, stop: Any) -> OrderType:
 Listener = Callable[[list[ev.Event]], None]
 
 
-class Engine:
+class Engine(OrderTypes):
     """A book of paper accounts over one DuckDB file (or ``:memory:``).
 
     ``clock`` is a callable returning int ns UTC (live sessions pass wall time); without
@@ -142,6 +149,7 @@ class Engine:
         self._seq = 0
         self._committed = 0
         self._listeners: list[Listener] = []
+        self._watchers: list[Callable[[ev.Event, OrderView | None], None]] = []
         self._heap: list[tuple[int, int, int]] = []
         self._quoting: SymbolBook | None = None
         self._next_second = 0
@@ -152,6 +160,7 @@ class Engine:
         self._equity_written: dict[str, tuple[int, int]] = {}  # account -> (epoch, points written)
         self._trips_written = 0
         self._expiry_cache = (0, 0)
+        self._trail_pending: dict[int, OrderState] = {}  # trailing stops that moved since the last commit
         self.counters = {"waited_on_stale_quote": 0, "listener_errors": 0, "write_failures": 0,
                          "checkpoint_errors": 0, "rebuilds": 0}
         self._last_listener_error: str | None = None
@@ -280,7 +289,7 @@ class Engine:
         except BaseException:
             self._abort()
             raise
-        if self._rows:
+        if self._rows or self._trail_pending:
             self._commit()
 
     def advance(self, ts: Any) -> None:
@@ -346,6 +355,20 @@ class Engine:
                 self._listeners.remove(callback)
 
         return unsubscribe
+
+    def watch(self, callback: Callable[[ev.Event, OrderView | None], None]) -> Callable[[], None]:
+        """Call ``callback(event, order_view)`` as each event is applied, before it is durable; returns
+        unwatch.  For buffering only (a strategy runner keeps each order as it stood after each
+        change): pair it with :meth:`subscribe` to learn which events committed (a failed commit
+        rolls them back).  The callback must not call the engine; ``order_view`` is None for account
+        events."""
+        self._watchers.append(callback)
+
+        def unwatch() -> None:
+            if callback in self._watchers:
+                self._watchers.remove(callback)
+
+        return unwatch
 
     def health(self) -> dict[str, Any]:
         """Counters that say whether the book is well: listener errors, failed writes, rebuilds."""
@@ -413,28 +436,17 @@ class Engine:
 
     # ------------------------------------------------------------------ commands (used by Account)
     def submit(self, account: str, symbol: Any, side: Any, qty: Any, *, type: Any = None, limit: Any = None,
-               stop: Any = None, tif: Any = None, client_order_id: Any = None) -> Order:
-        """Place an order for ``account``; ``type`` None infers it from the prices given."""
+               stop: Any = None, tif: Any = None, client_order_id: Any = None, trail: Any = None,
+               trail_pct: Any = None, take_profit: Any = None, stop_loss: Any = None) -> Order:
+        """Place an order for ``account``; ``type`` None infers it from the prices given.
+
+        ``trail`` / ``trail_pct`` make a trailing stop; ``take_profit`` / ``stop_loss`` a bracket
+        (children placed on fill); ``tif`` ``"ioc"`` / ``"fok"`` act once (papernb/engine/ordertypes.py).
+        """
         self._check_open()
         a = self._account_state(account)
-        sym = normalize_symbol(symbol)
-        side_ = Side.parse(side, "side")
-        type_ = _infer_type(limit, stop) if type is None else OrderType.parse(type, "order type")
-        n = _qty(qty)
-        lim = None if limit is None else _order_price(limit, "limit price")
-        stp = None if stop is None else _order_price(stop, "stop price")
-        needs_lim = type_ in (_LMT, _STL)
-        needs_stop = type_ in (_STP, _STL)
-        kind = type_.value.lower().replace("_", "-")
-        if needs_lim and lim is None:
-            raise InvalidOrder(f"a {kind} order needs a limit price")
-        if needs_stop and stp is None:
-            raise InvalidOrder(f"a {kind} order needs a stop price")
-        if not needs_lim and lim is not None:
-            raise InvalidOrder(f"a {type_.value.lower()} order takes no limit price (use a limit order)")
-        if not needs_stop and stp is not None:
-            raise InvalidOrder(f"a {type_.value.lower()} order takes no stop price (use a stop order)")
-        tif_ = TimeInForce.parse(self.config.default_tif if tif is None else tif, "time in force")
+        sym, side_, type_, n, lim, stp, tif_, x = self._parse_order(symbol, side, qty, type, limit, stop, tif, trail,
+                                                                    trail_pct, take_profit, stop_loss)
         coid = None
         if client_order_id is not None:
             if not isinstance(client_order_id, str) or not 1 <= len(client_order_id) <= 64 \
@@ -443,16 +455,51 @@ class Engine:
             coid = client_order_id
         if coid is not None and coid in a.coids:
             orig = a.coids[coid]
-            if orig.request == (sym, side_.value, type_.value, n, lim, stp, tif_.value):
+            request = (sym, side_.value, type_.value, n, lim, stp, tif_.value)
+            if x is not None:
+                request += (x,)
+            if orig.request == request:
                 return orig.handle
             raise DuplicateClientOrderId(f"client_order_id {coid!r} was already used for order {orig.id} "
                                          f"with other parameters")
         with self._command():
-            o = self._place(self.ledger.accounts[a.name], sym, side_, type_, n, lim, stp, tif_, coid)
+            o = self._place(self.ledger.accounts[a.name], sym, side_, type_, n, lim, stp, tif_, coid, x)
         return o.handle
 
+    def _parse_order(self, symbol: Any, side: Any, qty: Any, type: Any, limit: Any, stop: Any, tif: Any,
+                     trail: Any = None, trail_pct: Any = None, take_profit: Any = None,
+                     stop_loss: Any = None) -> tuple:
+        """A submitted order, checked: (symbol, side, type, qty, limit, stop, tif, extras or None)."""
+        sym = normalize_symbol(symbol)
+        side_ = Side.parse(side, "side")
+        if type is None:
+            type_ = _infer_type(limit, stop, trail if trail is not None else trail_pct)
+        else:
+            type_ = OrderType.parse(type, "order type")
+        n = _qty(qty)
+        lim = None if limit is None else _order_price(limit, "limit price")
+        stp = None if stop is None else _order_price(stop, "stop price")
+        if type_ is not _TRL:
+            needs_lim = type_ in (_LMT, _STL)
+            needs_stop = type_ in (_STP, _STL)
+            kind = type_.value.lower().replace("_", "-")
+            if needs_lim and lim is None:
+                raise InvalidOrder(f"a {kind} order needs a limit price")
+            if needs_stop and stp is None:
+                raise InvalidOrder(f"a {kind} order needs a stop price")
+            if not needs_lim and lim is not None:
+                raise InvalidOrder(f"a {type_.value.lower()} order takes no limit price (use a limit order)")
+            if not needs_stop and stp is not None:
+                raise InvalidOrder(f"a {type_.value.lower()} order takes no stop price (use a stop order)")
+        tif_ = TimeInForce.parse(self.config.default_tif if tif is None else tif, "time in force")
+        x = None
+        if type_ is _TRL or trail is not None or trail_pct is not None or take_profit is not None \
+                or stop_loss is not None or tif_ is _IOC or tif_ is _FOK:
+            x = self._order_extras(type_, side_, tif_, lim, stp, trail, trail_pct, take_profit, stop_loss)
+        return sym, side_, type_, n, lim, stp, tif_, x
+
     def replace(self, account: str, order_id: Any, *, qty: Any = None, limit: Any = None, stop: Any = None,
-                tif: Any = None) -> Order:
+                tif: Any = None, trail: Any = None, trail_pct: Any = None) -> Order:
         """Edit an open order in place (``qty`` is the new total); raises ``ReplaceRefused``."""
         self._check_open()
         o = self._lookup(account, order_id)
@@ -467,12 +514,30 @@ class Engine:
             lim = _order_price(limit, "limit price")
         if stop is not None:
             if o.type not in (_STP, _STL):
+                if o.trailing:
+                    raise InvalidOrder(f"order {o.id} is a trailing stop: its level follows the price; change "
+                                       f"trail= or trail_pct=")
                 raise InvalidOrder(f"order {o.id} is a {kind} order: it has no stop price to change")
             stp = _order_price(stop, "stop price")
+        trl, pct = o.trail, o.trail_pct
+        if trail is not None or trail_pct is not None:
+            if not o.trailing:
+                raise InvalidOrder(f"order {o.id} is a {kind} order: trail= and trail_pct= are for trailing stops")
+            trl, pct = self._order_extras(_TRL, o.side, o.tif, None, None, trail, trail_pct, None, None)[:2]
         tif_ = o.tif if tif is None else TimeInForce.parse(tif, "time in force")
+        if tif_ is not o.tif and (tif_ is _IOC or tif_ is _FOK):
+            if o.type is not _MKT and o.type is not _LMT:
+                raise InvalidOrder(f"time in force {tif_.value.lower()} is for market and limit orders, not "
+                                   f"{kind} orders")
+            if o.oco is not None or o.parent is not None:
+                raise InvalidOrder(f"order {o.id} is one of a pair (OCO or bracket): it rests, ioc / fok do not apply")
         if n <= o.filled:
             raise InvalidOrder(f"order {o.id} has {o.filled} shares filled; the new total must exceed that")
-        if n == o.qty and lim == o.limit and stp == o.stop and tif_ is o.tif:
+        if n != o.qty and o.oco is not None:
+            raise InvalidOrder(f"order {o.id} is one of an OCO pair with order {o.oco.id}: its quantity follows "
+                               f"the pair (cancel the pair and place it again to change it)")
+        if n == o.qty and lim == o.limit and stp == o.stop and tif_ is o.tif and trl == o.trail \
+                and pct == o.trail_pct:
             return o.handle
         refusal = None
         with self._command():
@@ -483,8 +548,21 @@ class Engine:
             now = self._now
             st = self.ledger.symbols.get(o.symbol)
             q = st.quote if st is not None else None
+            if o.trailing:  # the best price since acceptance stays; the level moves with the new trail
+                stp = None if o.live_best is None else trail_stop(o.live_best, trl, pct, o.buy)
+            own_cash, own_shares = o.res_cash, o.res_shares
+            p = o.oco if o.oco is not None and o.oco.is_open else None
+            if p is not None:  # an OCO pair holds one reservation: the larger of what each would hold
+                own_cash += p.res_cash
+                own_shares += p.res_shares
             res_cash, res_shares, refusal = self.risk.reservation(
-                a, o.symbol, o.buy, o.type, n - o.filled, lim, stp, q, own_shares=o.res_shares, own_cash=o.res_cash)
+                a, o.symbol, o.buy, o.type, n - o.filled, lim, stp, q, own_shares=own_shares, own_cash=own_cash)
+            if refusal is None and p is not None:
+                pc, ps, refusal = self._pair_need(a, o.symbol, [(p.buy, p.type, n - o.filled, p.limit,
+                                                                 self._stop_now(p))], q, own_cash, own_shares)
+                res_cash, res_shares = max(res_cash, pc), max(res_shares, ps)
+            if refusal is None and stp is not None and stp <= 0:
+                refusal = f"the trail is more than the price: its stop would be {from_units(stp)}"
             if refusal is not None:
                 self._emit(ev.OrderReplaceRefused(self._seq + 1, now, a.name, o.id, refusal, n, lim, stp,
                                                   tif_.value))
@@ -494,12 +572,15 @@ class Engine:
                     expires = self._day_expiry(now) if tif_ is _DAY else None
                 # a triggered stop given a new stop price waits for it again (README, matching rule 3)
                 rearmed = o.triggered and stp != o.stop
+                trails = (trl, pct, o.trail, o.trail_pct) if o.trailing else (None, None, None, None)
                 self._emit(ev.OrderReplaced(self._seq + 1, now, a.name, o.id, n, lim, stp, tif_.value,
                                             now + self._review_ns, expires, res_cash, res_shares, o.qty, o.limit,
-                                            o.stop, o.tif.value, rearmed))
+                                            o.stop, o.tif.value, rearmed, *trails))
                 if o.eligible <= now:
                     if q is not None:
                         self._match(o, q, st)  # type: ignore[arg-type]
+                    elif o.ioc:
+                        self._cancel_now(o, f"no quote for {o.symbol} yet")
                 else:
                     self._schedule(o.eligible, _ELIGIBLE, o.id)
                 if o.expires is not None and o.expires != old_expires and o.is_open:
@@ -528,7 +609,7 @@ class Engine:
             a = self.ledger.accounts[key]
             done = []
             for o in list(a.open.values()):
-                if sym is None or o.symbol == sym:
+                if (sym is None or o.symbol == sym) and o.is_open:  # (an OCO partner is cancelled with its pair)
                     self._emit(ev.OrderCancelled(self._seq + 1, self._now, key, o.id, "cancelled by you"))
                     done.append(o)
         return [o.handle for o in done]
@@ -565,7 +646,7 @@ class Engine:
                     continue
                 selling = p.qty > 0
                 for o in list(a.open.values()):
-                    if o.symbol == s and o.buy != selling:
+                    if o.symbol == s and o.buy != selling and o.is_open:
                         self._emit(ev.OrderCancelled(self._seq + 1, self._now, key, o.id,
                                                      "cancelled to close the position"))
                         out.append(o)
@@ -584,7 +665,8 @@ class Engine:
         with self._command():
             a = self.ledger.accounts[key]
             for o in list(a.open.values()):
-                self._emit(ev.OrderCancelled(self._seq + 1, self._now, key, o.id, "account reset"))
+                if o.is_open:  # (an OCO partner is cancelled with its pair)
+                    self._emit(ev.OrderCancelled(self._seq + 1, self._now, key, o.id, "account reset"))
             for s, p in sorted(a.positions.items()):
                 if p.qty:
                     st = self.ledger.symbols.get(s)
@@ -596,18 +678,23 @@ class Engine:
             self._emit(ev.AccountReset(self._seq + 1, self._now, key, a.epoch + 1, units))
 
     def estimate(self, account: str, symbol: Any, side: Any, qty: Any, *, type: Any = None, limit: Any = None,
-                 stop: Any = None) -> Estimate:
+                 stop: Any = None, trail: Any = None, trail_pct: Any = None) -> Estimate:
         """What the order would hold and cost if placed now, by the engine's own rules (changes nothing)."""
         a = self._account_state(account)
         sym = normalize_symbol(symbol)
         side_ = Side.parse(side, "side")
-        type_ = _infer_type(limit, stop) if type is None else OrderType.parse(type, "order type")
+        trailing = trail if trail is not None else trail_pct
+        type_ = _infer_type(limit, stop, trailing) if type is None else OrderType.parse(type, "order type")
         n = _qty(qty)
         lim = None if limit is None else _order_price(limit, "limit price")
         stp = None if stop is None else _order_price(stop, "stop price")
         st = self.ledger.symbols.get(sym)
         q = st.quote if st is not None else None
         buy = side_ is _BUY
+        if type_ is _TRL:  # its level now: the trail from the price it would start from
+            trl, pct = self._order_extras(_TRL, side_, TimeInForce.GTC, lim, stp, trail, trail_pct, None, None)[:2]
+            ref = stop_ref(q, buy) if q is not None else None
+            stp = None if ref is None else trail_stop(ref, trl, pct, buy)
         if q is None and sym not in self.ledger.known:
             res_cash, res_shares, refusal = 0, 0, f"no quote for {sym}"
         else:
@@ -644,7 +731,7 @@ class Engine:
             raise BookClosed(self.path)
         try:
             self._tick_clock()
-            if self._rows:
+            if self._rows or self._trail_pending:
                 self._commit()
         except BaseException:
             self._abort()
@@ -675,34 +762,72 @@ class Engine:
         return o
 
     def _place(self, a: AccountState, sym: str, side_: Side, type_: OrderType, n: int, lim: int | None,
-               stp: int | None, tif_: TimeInForce, coid: str | None) -> OrderState:
+               stp: int | None, tif_: TimeInForce, coid: str | None, x: Extras | None = None) -> OrderState:
+        o = self._accept(a, sym, side_, type_, n, lim, stp, tif_, coid, x)
+        if o.is_open:
+            self._first_look(o)
+        return o
+
+    def _accept(self, a: AccountState, sym: str, side_: Side, type_: OrderType, n: int, lim: int | None,
+                stp: int | None, tif_: TimeInForce, coid: str | None, x: Extras | None = None, *,
+                held: tuple[int, int, str | None] | None = None, review: bool = True,
+                parent_id: int | None = None) -> OrderState:
+        """Accept (or deny) a new order; ``held`` is (cash, shares, refusal) decided by the caller
+        (an OCO pair's one reservation), ``review=False`` makes it eligible at once (bracket children)."""
         now = self._now
         oid = self.ledger.next_order_id
-        elig = now + self._review_ns
+        elig = now + self._review_ns if review else now
         # no engine time yet (nothing quoted, so it is refused): no session to expire at either
         expires = self._day_expiry(now) if tif_ is _DAY and now else None
         st = self.ledger.symbols.get(sym)
         q = st.quote if st is not None else None
+        buy = side_ is _BUY
+        best = None
+        if type_ is _TRL and q is not None:  # a trailing stop starts from the price at acceptance
+            best = stop_ref(q, buy)
+            if best is not None:
+                stp = trail_stop(best, x[0], x[1], buy)  # type: ignore[index]
         if q is None and sym not in self.ledger.known:
             reason: str | None = f"no quote for {sym}"
             res_cash = res_shares = 0
+        elif stp is not None and stp <= 0:
+            reason, res_cash, res_shares = (f"the trail is more than the price: its stop would be "
+                                            f"{from_units(stp)}"), 0, 0
+        elif held is not None:
+            res_cash, res_shares, reason = held
         else:  # quoted before (perhaps before the book was reopened): a limit order can wait for the next
-            res_cash, res_shares, reason = self.risk.reservation(a, sym, side_ is _BUY, type_, n, lim, stp, q)
+            res_cash, res_shares, reason = self.risk.reservation(a, sym, buy, type_, n, lim, stp, q)
+        more = () if x is None and parent_id is None else (x or (None, None, None, None))
         if reason is not None:
+            if more:
+                trl, pct, tp, sl = more  # type: ignore[misc]
+                more = (trl, pct, tp, sl, parent_id)
             self._emit(ev.OrderDenied(self._seq + 1, now, a.name, oid, sym, side_.value, type_.value, n, lim, stp,
-                                      tif_.value, coid, elig, expires, reason))
+                                      tif_.value, coid, elig, expires, reason, *more))
             return self.ledger.orders[oid]
-        rested = type_ is _LMT and self._rests_at_once(side_ is _BUY, lim, q, st, sym)  # type: ignore[arg-type]
+        rested = type_ is _LMT and tif_ is not _IOC and tif_ is not _FOK \
+            and self._rests_at_once(buy, lim, q, st, sym)  # type: ignore[arg-type]
+        if more:
+            trl, pct, tp, sl = more  # type: ignore[misc]
+            more = (trl, pct, best, tp, sl, parent_id)
         self._emit(ev.OrderAccepted(self._seq + 1, now, a.name, oid, sym, side_.value, type_.value, n, lim, stp,
-                                    tif_.value, coid, elig, expires, res_cash, res_shares, rested))
-        o = self.ledger.orders[oid]
+                                    tif_.value, coid, elig, expires, res_cash, res_shares, rested, *more))
+        return self.ledger.orders[oid]
+
+    def _first_look(self, o: OrderState) -> None:
+        """A newly accepted order: matched on the latest quote once eligible; its expiry scheduled."""
+        now = self._now
         if o.eligible > now:
-            self._schedule(o.eligible, _ELIGIBLE, oid)
-        elif q is not None:
-            self._match(o, q, st)  # type: ignore[arg-type]
+            self._schedule(o.eligible, _ELIGIBLE, o.id)
+        else:
+            st = self.ledger.symbols.get(o.symbol)
+            q = st.quote if st is not None else None
+            if q is not None:
+                self._match(o, q, st)  # type: ignore[arg-type]
+            elif o.ioc:
+                self._cancel_now(o, f"no quote for {o.symbol} yet")
         if o.expires is not None and o.is_open:
-            self._schedule(o.expires, _EXPIRE, oid)
-        return o
+            self._schedule(o.expires, _EXPIRE, o.id)
 
     def _rests_at_once(self, buy: bool, lim: int, q: Quote | None, st: SymbolBook | None, sym: str) -> bool:
         """Would the first look (``_match``) on acceptance find this limit order not marketable?"""
@@ -772,11 +897,15 @@ class Engine:
                 continue
             if kind == _EXPIRE:
                 if o.expires == t:
+                    if o.trailing:
+                        self._flush_trail(o)
                     self._emit(ev.OrderExpired(self._seq + 1, now, o.account, oid, t))
             elif o.eligible == t:
                 st = self.ledger.symbols.get(o.symbol)
                 if st is not None and st.quote is not None and st is not self._quoting:
                     self._match(o, st.quote, st)
+                elif o.ioc and (st is None or st.quote is None):  # an IOC / FOK acts now or never
+                    self._cancel_now(o, f"no quote for {o.symbol} yet")
         if now >= self._next_close:
             if self._next_close != _NEVER:
                 self._record_equity_all(self._next_close)
@@ -816,8 +945,16 @@ class Engine:
             # StrEnum members are str: journalled as their values without the slow ``.value``
             self._rows.append((e.seq, e.ts, e.account, e.kind, oid, o.symbol, o.status, e,
                                (o.side, o.type, o.qty, o.filled, o.limit, o.stop, o.tif, o.reason)))
+            if self._watchers:
+                view = o.view()
+                for cb in self._watchers:
+                    cb(e, view)
+            if o.links:  # an OCO partner, a bracket's children: what follows from this event (ordertypes.py)
+                self._on_linked(o, e)
 
     def _commit(self) -> None:
+        if self._trail_pending:  # the trailing stops' latest levels go with this commit
+            self._flush_trails()
         rows = self._rows
         if not rows:
             self._touched = False
@@ -880,6 +1017,7 @@ class Engine:
         """
         self._rows = []
         self._touched = False
+        self._trail_pending = {}
         self.counters["rebuilds"] += 1
         old = self.ledger
         new = Ledger({oid: o.handle for oid, o in old.orders.items()})
@@ -966,7 +1104,12 @@ class Engine:
     # ------------------------------------------------------------------ matching
     def _match(self, o: OrderState, q: Quote, st: SymbolBook) -> None:
         now = self._now
+        if o.trailing:  # its level follows every quote since acceptance (ordertypes.py)
+            self._trail(o, q)
         if o.eligible > now:
+            return
+        if o.ioc:  # IOC / FOK: act on this quote, never rest (ordertypes.py)
+            self._match_now(o, q, st)
             return
         if self._paused is not None and (self._feed_paused is not None or o.symbol[0] != "/"):
             o.waiting = self._paused  # the feed is down, or the market is closed (futures are exempt)
@@ -993,8 +1136,16 @@ class Engine:
             if ref is None:
                 return
             self._emit(ev.OrderTriggered(self._seq + 1, now, o.account, o.id, ref))
+        elif t is _TRL and not o.triggered:
+            if o.live_stop is None:
+                return
+            ref = stop_reached(buy, q, o.live_stop)
+            if ref is None:
+                return
+            self._flush_trail(o)  # the level it triggered at is journalled first
+            self._emit(ev.OrderTriggered(self._seq + 1, now, o.account, o.id, ref))
         side_px = side_price(q, buy)
-        if t is _MKT or t is _STP:
+        if t is _MKT or t is _STP or t is _TRL:
             px = model.price(side_px, buy, None)  # type: ignore[arg-type]
         else:
             lim = o.limit

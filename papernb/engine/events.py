@@ -23,7 +23,8 @@ from typing import Any, ClassVar
 __all__ = [
     "EVENT_TYPES", "STREAM_NAMES", "AccountOpened", "AccountReset", "Event", "OrderAccepted", "OrderCancelled",
     "OrderDenied", "OrderEvent", "OrderExpired", "OrderFilled", "OrderPartiallyFilled", "OrderRejected",
-    "OrderReplaceRefused", "OrderReplaced", "OrderRested", "OrderTriggered", "PositionClosed", "decode",
+    "OrderLinked", "OrderReplaceRefused", "OrderReplaced", "OrderResized", "OrderRested", "OrderTrailMoved",
+    "OrderTriggered", "PositionClosed", "decode",
     "encode", "payload", "upgrade_v1",
 ]
 
@@ -87,6 +88,13 @@ class OrderAccepted(OrderEvent):
     res_cash: int
     res_shares: int
     rested: bool = False
+    # the quant's order types; absent (None) for plain orders, so older journal rows read the same
+    trail: int | None = None  # a trailing stop's distance, units
+    trail_pct: int | None = None  # ... or percent in units of 0.0001 %
+    best: int | None = None  # a trailing stop's best price at acceptance (``stop`` is its level)
+    take_profit: int | None = None  # a bracket entry's children, placed when it fills
+    stop_loss: int | None = None
+    parent_id: int | None = None  # a bracket child: its entry
     kind: ClassVar[str] = "OrderAccepted"
 
 
@@ -105,6 +113,11 @@ class OrderDenied(OrderEvent):
     eligible_at: int
     expires_at: int | None
     reason: str
+    trail: int | None = None
+    trail_pct: int | None = None
+    take_profit: int | None = None
+    stop_loss: int | None = None
+    parent_id: int | None = None
     kind: ClassVar[str] = "OrderDenied"
 
 
@@ -138,6 +151,10 @@ class OrderReplaced(OrderEvent):
     old_stop: int | None
     old_tif: str
     rearmed: bool = False
+    trail: int | None = None  # a trailing stop's new distance (``stop`` is its new level)
+    trail_pct: int | None = None
+    old_trail: int | None = None
+    old_trail_pct: int | None = None
     kind: ClassVar[str] = "OrderReplaced"
 
 
@@ -198,27 +215,74 @@ class OrderExpired(OrderEvent):
     kind: ClassVar[str] = "OrderExpired"
 
 
+@dataclass(frozen=True, slots=True)
+class OrderTrailMoved(OrderEvent):
+    """A trailing stop's level followed the price: ``best`` price since acceptance, ``stop`` its level.
+
+    Coalesced: the engine journals the latest level once per quote batch (and before any other
+    event of the order), not on every quote."""
+
+    best: int
+    stop: int
+    kind: ClassVar[str] = "OrderTrailMoved"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLinked(OrderEvent):
+    """The order and ``other_id`` are an OCO pair; the pair's one reservation is held by this order."""
+
+    other_id: int
+    res_cash: int
+    res_shares: int
+    kind: ClassVar[str] = "OrderLinked"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResized(OrderEvent):
+    """The engine set the order's total quantity (an OCO partner filled part of the pair, or a bracket
+    entry filled more) and the reservation it holds now."""
+
+    qty: int
+    res_cash: int
+    res_shares: int
+    reason: str
+    kind: ClassVar[str] = "OrderResized"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {cls.kind: cls for cls in (
     AccountOpened, AccountReset, PositionClosed, OrderAccepted, OrderDenied, OrderRested, OrderTriggered,
     OrderReplaced, OrderReplaceRefused, OrderPartiallyFilled, OrderFilled, OrderCancelled, OrderRejected,
-    OrderExpired)}
+    OrderExpired, OrderTrailMoved, OrderLinked, OrderResized)}
 
 #: The event names of the Broker protocol's order stream (and the service's SSE ``event: order``).
 STREAM_NAMES: dict[str, str] = {
     "OrderAccepted": "accepted", "OrderDenied": "rejected", "OrderRested": "rested", "OrderTriggered": "triggered",
     "OrderReplaced": "replaced", "OrderPartiallyFilled": "partially_filled", "OrderFilled": "filled",
     "OrderCancelled": "cancelled", "OrderRejected": "rejected", "OrderExpired": "expired",
+    "OrderTrailMoved": "stop_moved", "OrderLinked": "linked", "OrderResized": "resized",
 }
 
 _HEADER = ("seq", "ts", "account", "order_id")
 _FIELDS: dict[type[Event], tuple[str, ...]] = {
     cls: tuple(f.name for f in fields(cls) if f.name not in _HEADER) for cls in EVENT_TYPES.values()}
+#: fields that default to None: left out of the journal when None (plain orders journal as before)
+_OPTIONAL: dict[type[Event], frozenset[str]] = {
+    cls: frozenset(f.name for f in fields(cls) if f.name not in _HEADER and f.default is None)
+    for cls in EVENT_TYPES.values()}
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def payload(ev: Event) -> dict[str, Any]:
     """The event's own fields (not seq, ts, account, order_id: those are journal columns)."""
-    return {name: getattr(ev, name) for name in _FIELDS[type(ev)]}
+    opt = _OPTIONAL[type(ev)]
+    if not opt:
+        return {name: getattr(ev, name) for name in _FIELDS[type(ev)]}
+    out = {}
+    for name in _FIELDS[type(ev)]:
+        v = getattr(ev, name)
+        if v is not None or name not in opt:
+            out[name] = v
+    return out
 
 
 def encode(ev: Event, order_state: tuple | None) -> str:

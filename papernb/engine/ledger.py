@@ -21,7 +21,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ..money import div_round, from_units
+from ..money import Price, div_round, from_units
 from . import events as ev
 from .model import Fill, Order, OrderStatus, OrderType, RoundTrip, Side, TimeInForce, transition
 from .state import AccountState, OrderState, Position, SymbolBook
@@ -51,6 +51,8 @@ class Ledger:
             ev.OrderReplaceRefused: _ignore, ev.OrderPartiallyFilled: self._order_filled,
             ev.OrderFilled: self._order_filled, ev.OrderCancelled: self._order_closed,
             ev.OrderRejected: self._order_closed, ev.OrderExpired: self._order_closed,
+            ev.OrderTrailMoved: self._order_trail_moved, ev.OrderLinked: self._order_linked,
+            ev.OrderResized: self._order_resized,
         }
 
     def apply(self, event: ev.Event) -> None:
@@ -102,7 +104,24 @@ class Ledger:
             a.coids[o.coid] = o
         if o.id >= self.next_order_id:
             self.next_order_id = o.id + 1
+        if e.trail is not None or e.trail_pct is not None or e.take_profit is not None or e.stop_loss is not None \
+                or e.parent_id is not None:
+            self._new_order_links(o, e)
         return o
+
+    def _new_order_links(self, o: OrderState, e: ev.OrderAccepted | ev.OrderDenied) -> None:
+        """A trailing stop's distance, a bracket entry's plan, a bracket child's entry."""
+        o.trail, o.trail_pct = e.trail, e.trail_pct
+        o.tp, o.sl = e.take_profit, e.stop_loss
+        r = o.request  # what a repeated client_order_id is compared with: a trailing stop was given no stop
+        o.request = (*r[:5], None if o.trailing else r[5], r[6], (o.trail, o.trail_pct, o.tp, o.sl))
+        if e.parent_id is not None:
+            parent = self.orders[e.parent_id]
+            o.parent = parent
+            if parent.children is None:
+                parent.children = []
+            parent.children.append(o)
+        o.links = o.tp is not None or o.sl is not None or o.parent is not None
 
     def _order_accepted(self, e: ev.OrderAccepted) -> None:
         o = self._new_order(e, transition(e.order_id, None, e.kind))
@@ -110,6 +129,9 @@ class Ledger:
         if e.rested:
             o.fresh = False
             o.rest = o.limit
+        if o.trailing:
+            o.best = o.live_best = e.best
+            o.live_stop = o.stop
         self._reserve(a, o, e.res_cash, e.res_shares)
         a.open[o.id] = o
         self.symbol(o.symbol).orders.append(o)
@@ -140,13 +162,46 @@ class Ledger:
         o.status = transition(o.id, o.status, e.kind)
         o.updated = e.ts
         self._release(a, o)
+        if o.oco is not None:  # a member of an OCO pair: the replaced order now holds the pair's reservation
+            self._release(a, o.oco)
         o.qty, o.limit, o.stop = e.qty, e.limit, e.stop
         o.tif, o.eligible, o.expires = TimeInForce(e.tif), e.eligible_at, e.expires_at
+        o.ioc = o.tif is TimeInForce.IOC or o.tif is TimeInForce.FOK
         o.fresh = True
         o.rest = None
         o.waiting = None
         if e.rearmed:
             o.triggered = False
+        if o.trailing:
+            o.trail, o.trail_pct = e.trail, e.trail_pct
+            o.live_stop = o.stop
+        self._reserve(a, o, e.res_cash, e.res_shares)
+
+    def _order_trail_moved(self, e: ev.OrderTrailMoved) -> None:
+        o = self.orders[e.order_id]
+        o.status = transition(o.id, o.status, e.kind)
+        o.best = o.live_best = e.best
+        o.stop = o.live_stop = e.stop
+
+    def _order_linked(self, e: ev.OrderLinked) -> None:
+        """An OCO pair: each knows the other; this order holds the pair's one reservation."""
+        o, other = self.orders[e.order_id], self.orders[e.other_id]
+        a = self.accounts[e.account]
+        o.status = transition(o.id, o.status, e.kind)
+        o.updated = e.ts
+        self._release(a, o)
+        self._release(a, other)
+        o.oco, other.oco = other, o
+        o.links = other.links = True
+        self._reserve(a, o, e.res_cash, e.res_shares)
+
+    def _order_resized(self, e: ev.OrderResized) -> None:
+        o = self.orders[e.order_id]
+        a = self.accounts[e.account]
+        o.status = transition(o.id, o.status, e.kind)
+        o.updated = e.ts
+        self._release(a, o)
+        o.qty = e.qty
         self._reserve(a, o, e.res_cash, e.res_shares)
 
     def _order_closed(self, e: ev.OrderCancelled | ev.OrderRejected | ev.OrderExpired) -> None:
@@ -171,6 +226,11 @@ class Ledger:
         o.updated = e.ts
         q, px, fee = e.qty, e.price, e.fee
         remaining = o.qty - o.filled
+        p = o.oco
+        if p is not None and (p.res_cash or p.res_shares):  # the pair's reservation moves to the order that fills
+            o.res_cash += p.res_cash
+            o.res_shares += p.res_shares
+            p.res_cash = p.res_shares = 0
         # release what this part of the order was holding
         if o.buy:
             cash_q, cash_rem, sh = q, remaining, 0
@@ -279,7 +339,7 @@ class Ledger:
             else Decimal(0)
         a.trips.append(RoundTrip(
             self.next_trip_id, a.name, p.sym, "long" if p.long else "short", p.max_abs, p.entries, p.exits,
-            Decimal(p.entry_value) / (p.entry_qty * 10_000), Decimal(p.exit_value) / (p.exit_qty * 10_000),
+            Price(Decimal(p.entry_value) / (p.entry_qty * 10_000)), Price(Decimal(p.exit_value) / (p.exit_qty * 10_000)),
             from_units(p.realized), from_units(p.fees), from_units(net), pct, p.opened, ts,  # type: ignore[arg-type]
             from_units(p.mfe), from_units(p.mae), a.epoch))  # type: ignore[arg-type]
         self.next_trip_id += 1

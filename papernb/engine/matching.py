@@ -5,6 +5,8 @@ The rules (README, "Matching rules") in one place:
   (:func:`side_price`);
 - a limit is marketable when ask <= limit (buy) or bid >= limit (sell) (:func:`marketable`);
 - a quote older than ``stale_after`` fills nothing (:func:`quote_age_ok`);
+- a stop watches last, else the ask (buy) / bid (sell) (:func:`stop_ref`); a trailing stop's level is
+  the best such price since acceptance minus (sell) / plus (buy) its trail (:func:`trail_stop`);
 - a fill model decides the price and size of a fill: ``touch`` (a resting limit fills at its
   limit when the quote reaches it), ``through`` (the quote must go past it), ``size`` (at most
   the displayed size, shared by the orders on one quote in id order) and ``slippage(bps)``
@@ -17,6 +19,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from ..config import EngineConfig
+from ..money import div_round
 
 if TYPE_CHECKING:
     from ..quote import Quote
@@ -44,6 +47,22 @@ def stop_reached(buy: bool, q: Quote, stop: int) -> int | None:
     if ref is None:
         return None
     return ref if ((ref >= stop) if buy else (ref <= stop)) else None
+
+
+def stop_ref(q: Quote, buy: bool) -> int | None:
+    """The price stops watch on ``q``: last, else the ask (buy) / bid (sell)."""
+    ref = q._last
+    if ref is None:
+        ref = q._ask if buy else q._bid
+    return ref
+
+
+def trail_stop(best: int, trail: int | None, trail_pct: int | None, buy: bool) -> int:
+    """A trailing stop's level for the best price since acceptance: ``best`` -/+ the trail (a sell's
+    stop is below the highest price, a buy's above the lowest); a percent trail (in units of
+    0.0001 %) is rounded half-even to $0.0001."""
+    d = trail if trail is not None else div_round(best * trail_pct, 1_000_000)  # type: ignore[operator]
+    return best + d if buy else best - d
 
 
 def age_text(ns: int) -> str:

@@ -18,7 +18,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidOrder, InvalidTransition, OrderNotOpen
-from ..money import from_units
+from ..money import Price, from_units
 
 if TYPE_CHECKING:
     from .state import OrderState
@@ -85,11 +85,14 @@ class OrderType(_StrEnum):
     LIMIT = "LIMIT"
     STOP = "STOP"
     STOP_LIMIT = "STOP_LIMIT"
+    TRAILING_STOP = "TRAILING_STOP"  # a stop that follows the best price since acceptance (``trail=``)
 
 
 class TimeInForce(_StrEnum):
     DAY = "DAY"
     GTC = "GTC"
+    IOC = "IOC"  # immediate or cancel: acts once at eligibility, the rest is cancelled
+    FOK = "FOK"  # fill or kill: fills entirely on the quote at eligibility, or is cancelled
 
 
 class OrderStatus(_StrEnum):
@@ -128,6 +131,13 @@ TRANSITIONS: dict[tuple[OrderStatus | None, str], OrderStatus] = {
     (_PF, "OrderFilled"): _F,
     (_PF, "OrderCancelled"): _C,  # the rest cancelled (by the trader, or unaffordable at a fill)
     (_PF, "OrderExpired"): _E,
+    # the quant's order types (trailing stops, OCO pairs, bracket children): none changes the status
+    (_P, "OrderTrailMoved"): _P,  # a trailing stop's level followed the price (coalesced, once per batch)
+    (_PF, "OrderTrailMoved"): _PF,
+    (_P, "OrderLinked"): _P,  # joined an OCO pair: the pair holds one reservation
+    (_PF, "OrderLinked"): _PF,
+    (_P, "OrderResized"): _P,  # quantity set by the engine: an OCO partner filled part, a bracket entry filled more
+    (_PF, "OrderResized"): _PF,
 }
 
 
@@ -142,7 +152,7 @@ def transition(order_id: int, status: OrderStatus | None, event: str) -> OrderSt
 
 
 def _avg(value_units: int, qty: int) -> Decimal | None:
-    return Decimal(value_units) / (qty * 10_000) if qty else None
+    return Price(Decimal(value_units) / (qty * 10_000)) if qty else None
 
 
 def _state(name: str, doc: str | None = None) -> property:
@@ -174,7 +184,6 @@ class Order:
     qty = _state("qty", "Total quantity ordered (after any replace).")
     filled_qty = _state("filled")
     limit = _state_money("limit")
-    stop = _state_money("stop")
     tif = _state("tif")
     status = _state("status")
     client_order_id = _state("coid")
@@ -188,6 +197,54 @@ class Order:
     epoch = _state("epoch")
     reserved_cash = _state_money("res_cash", "Cash currently held for this order.")
     reserved_shares = _state("res_shares", "Shares currently held for this (sell) order.")
+    trail = _state_money("trail", "A trailing stop's distance in dollars (None: a percent trail or no trail).")
+    take_profit = _state_money("tp", "A bracket entry's take-profit limit price (its child is placed on fill).")
+    stop_loss = _state_money("sl", "A bracket entry's stop-loss stop price (its child is placed on fill).")
+
+    @property
+    def stop(self) -> Decimal | None:
+        """The stop price; for an open trailing stop, its current level (it follows the price)."""
+        s = self._s
+        return from_units(s.live_stop if s.trailing and (s.status is _P or s.status is _PF) else s.stop)
+
+    @property
+    def trail_pct(self) -> Decimal | None:
+        """A trailing stop's distance in percent of the best price (None: a dollar trail or no trail)."""
+        p = self._s.trail_pct
+        return None if p is None else Decimal(p) / 10_000
+
+    @property
+    def parent_id(self) -> int | None:
+        """For a bracket's take-profit or stop-loss child, the entry order's id."""
+        p = self._s.parent
+        return None if p is None else p.id
+
+    @property
+    def oco_id(self) -> int | None:
+        """The other order of its OCO pair (one cancels the other), or None."""
+        p = self._s.oco
+        return None if p is None else p.id
+
+    @property
+    def child_ids(self) -> tuple[int, ...]:
+        """For a bracket entry, the ids of the children placed so far (on its fills), in id order."""
+        c = self._s.children
+        return () if not c else tuple(k.id for k in c)
+
+    @property
+    def parent(self) -> Order | None:
+        p = self._s.parent
+        return None if p is None else p.handle
+
+    @property
+    def oco(self) -> Order | None:
+        p = self._s.oco
+        return None if p is None else p.handle
+
+    @property
+    def children(self) -> tuple[Order, ...]:
+        c = self._s.children
+        return () if not c else tuple(k.handle for k in c)
 
     @property
     def reason(self) -> str | None:
@@ -222,8 +279,20 @@ class Order:
         px = ""
         if s.limit is not None:
             px += f" limit={from_units(s.limit)}"
-        if s.stop is not None:
-            px += f" stop={from_units(s.stop)}"
+        if self.stop is not None:
+            px += f" stop={self.stop}"
+        if s.trail is not None:
+            px += f" trail={from_units(s.trail)}"
+        elif s.trail_pct is not None:
+            px += f" trail_pct={self.trail_pct}%"
+        if s.tp is not None:
+            px += f" take_profit={from_units(s.tp)}"
+        if s.sl is not None:
+            px += f" stop_loss={from_units(s.sl)}"
+        if s.oco is not None:
+            px += f" oco={s.oco.id}"
+        if s.parent is not None:
+            px += f" parent={s.parent.id}"
         filled = f" filled={s.filled}" if s.filled else ""
         why = self.reason
         why = f" ({why})" if why else ""
@@ -264,7 +333,8 @@ class OrderView(_View):
     __slots__ = ()
     _fields = ("id", "account", "symbol", "side", "type", "qty", "filled_qty", "limit", "stop", "tif", "status",
                "reason", "client_order_id", "created_at", "eligible_at", "expires_at", "updated_at",
-               "avg_fill_price", "fees", "triggered", "epoch", "reserved_cash", "reserved_shares", "closed_at")
+               "avg_fill_price", "fees", "triggered", "epoch", "reserved_cash", "reserved_shares", "closed_at",
+               "trail", "trail_pct", "take_profit", "stop_loss", "parent_id", "oco_id", "child_ids")
 
     id = _tuplegetter(0, None)
     account = _tuplegetter(1, None)
@@ -289,6 +359,17 @@ class OrderView(_View):
     reserved_cash = _money(21)
     reserved_shares = _tuplegetter(22, None)
     closed_at = _tuplegetter(23, None)
+    trail = _money(24, "A trailing stop's distance in dollars.")
+    take_profit = _money(26, "A bracket entry's take-profit price.")
+    stop_loss = _money(27, "A bracket entry's stop-loss price.")
+    parent_id = _tuplegetter(28, "For a bracket child, its entry order's id.")
+    oco_id = _tuplegetter(29, "The other order of its OCO pair.")
+    child_ids = _tuplegetter(30, "For a bracket entry, its children's ids.")
+
+    @property
+    def trail_pct(self) -> Decimal | None:
+        p = self[25]
+        return None if p is None else Decimal(p) / 10_000
 
     @property
     def avg_fill_price(self) -> Decimal | None:
@@ -323,8 +404,8 @@ class PositionView(_View):
 
     @property
     def avg_price(self) -> Decimal:
-        """cost / qty, unrounded."""
-        return Decimal(self[2]) / (self[1] * 10_000)
+        """cost / qty, unrounded (a :class:`~papernb.money.Price`: ``pos.avg_price * 1.02`` works)."""
+        return Price(Decimal(self[2]) / (self[1] * 10_000))
 
     @property
     def market_value(self) -> Decimal:
@@ -388,14 +469,18 @@ def order_view(*, id: int, account: str, symbol: str, side: Any, type: Any, qty:
                limit: Any, stop: Any, tif: Any, status: Any, reason: str | None, client_order_id: str | None,
                created_at: int, eligible_at: int, expires_at: int | None, updated_at: int,
                avg_fill_price: Any, fees: Any, triggered: bool, epoch: int, reserved_cash: Any,
-               reserved_shares: int, closed_at: int | None) -> OrderView:
+               reserved_shares: int, closed_at: int | None, trail: Any = None, trail_pct: Any = None,
+               take_profit: Any = None, stop_loss: Any = None, parent_id: int | None = None,
+               oco_id: int | None = None, child_ids: tuple[int, ...] = ()) -> OrderView:
     """An OrderView from its fields in dollars (a remote broker's mirror builds its views here)."""
     fill_value = 0 if avg_fill_price is None else round(Decimal(str(avg_fill_price)) * filled_qty * 10_000)
+    pct = None if trail_pct is None else int(Decimal(str(trail_pct)) * 10_000)
     return tuple.__new__(OrderView, (
         id, account, symbol, Side.parse(side, "side"), OrderType.parse(type, "type"), qty, filled_qty, _u(limit),
         _u(stop), TimeInForce.parse(tif, "tif"), OrderStatus.parse(status, "status"), reason, client_order_id,
         created_at, eligible_at, expires_at, updated_at, fill_value, _u(fees) or 0, triggered, epoch,
-        _u(reserved_cash) or 0, reserved_shares, closed_at))
+        _u(reserved_cash) or 0, reserved_shares, closed_at, _u(trail), pct, _u(take_profit), _u(stop_loss),
+        parent_id, oco_id, tuple(child_ids)))
 
 
 def position_view(*, symbol: str, qty: int, cost: Any, last: Any, day_change_pct: Any, reserved_qty: int,

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..quote import Quote
 
 _MKT, _LMT, _STP, _STL = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT
+_TRL = OrderType.TRAILING_STOP
 
 
 class Risk:
@@ -53,7 +54,8 @@ class Risk:
             base = n * lim  # type: ignore[operator]
         else:
             ask = q._ask if q._ask is not None else q._last
-            ref = ask if type_ is _MKT else max(stp, ask)  # type: ignore[type-var]
+            # a stop (or trailing stop: its level now) holds max(stop, ask); a buy trail's level only falls
+            ref = ask if type_ is _MKT or stp is None else max(stp, ask)  # type: ignore[type-var]
             base = -(-n * ref * (10_000 + self.buffer_bp) // 10_000)  # ceil
         return base + self.commission_estimate(n)
 
@@ -63,7 +65,7 @@ class Risk:
         """(cash held, shares held, refusal) for ``n`` shares; ``own_*`` is what a replaced order holds."""
         bp = a.cash - a.reserved + own_cash
         if buy:
-            if q is None and type_ in (_MKT, _STP):
+            if q is None and type_ in (_MKT, _STP, _TRL):
                 return 0, 0, f"no quote for {sym} yet"
             res = self.buy_reservation(type_, n, lim, stp, q)  # type: ignore[arg-type]
             if res > bp:
@@ -107,7 +109,10 @@ class Risk:
         need = (qty * px if o.buy else -qty * px) + fee
         if need <= 0:
             return None
-        free = a.cash - (a.reserved - o.res_cash)
+        own = o.res_cash
+        if o.oco is not None:  # one reservation for an OCO pair, held by either order
+            own += o.oco.res_cash
+        free = a.cash - (a.reserved - own)
         if need > free:
             return f"insufficient buying power at fill: needs {fmt_money(need)}, {fmt_money(free)} free"
         return None
@@ -120,6 +125,8 @@ class Risk:
         if pos is None:
             return None
         others = pos.res_sell - o.res_shares
+        if o.oco is not None:
+            others -= o.oco.res_shares
         if others and pos.qty - qty < others:
             return f"waiting: {others} {o.symbol} shares are held for other open sell orders"
         return None

@@ -31,7 +31,10 @@ class OrderState:
     __slots__ = ("id", "account", "symbol", "side", "buy", "type", "qty", "filled", "limit", "stop", "tif",
                  "status", "reason", "waiting", "coid", "created", "eligible", "expires", "updated", "closed_at",
                  "fill_value", "fees", "res_cash", "res_shares", "triggered", "fresh", "rest", "epoch", "request",
-                 "handle", "_view")
+                 "handle", "_view",
+                 # the quant's order types (papernb/engine/ordertypes.py); all None / False for plain orders
+                 "trailing", "trail", "trail_pct", "best", "live_best", "live_stop", "ioc", "tp", "sl", "parent",
+                 "oco", "children", "links")
 
     def __init__(self, oid: int, account: str, symbol: str, side: Side, type_: OrderType, qty: int,
                  limit: int | None, stop: int | None, tif: TimeInForce, coid: str | None, created: int,
@@ -65,6 +68,19 @@ class OrderState:
         self.epoch = epoch
         self.request = (symbol, side.value, type_.value, qty, limit, stop, tif.value)  # for client_order_id
         self._view: tuple | None = None
+        self.trailing = type_ is OrderType.TRAILING_STOP
+        self.trail: int | None = None  # a trailing stop's distance, units
+        self.trail_pct: int | None = None  # ... or in units of 0.0001 % of the best price
+        self.best: int | None = None  # durable: the best price since acceptance, as last journalled
+        self.live_best: int | None = None  # transient: the best price seen (journalled at the end of the batch)
+        self.live_stop: int | None = None  # transient: the stop that follows ``live_best``
+        self.ioc = tif is TimeInForce.IOC or tif is TimeInForce.FOK  # acts once, at eligibility
+        self.tp: int | None = None  # a bracket entry's take-profit / stop-loss prices
+        self.sl: int | None = None
+        self.parent: OrderState | None = None  # a bracket child's entry
+        self.oco: OrderState | None = None  # the other order of its OCO pair
+        self.children: list[OrderState] | None = None  # a bracket entry's children, in id order
+        self.links = False  # any of parent / oco / tp / sl: the engine has something to do after its events
         if handle is None:
             self.handle = Order(self)
         else:
@@ -79,15 +95,20 @@ class OrderState:
     def view(self) -> OrderView:
         """A frozen copy, cached until the order changes."""
         reason = self.reason if self.reason is not None else self.waiting
-        key = (self.updated, self.status, self.filled, reason, self.qty, self.limit, self.stop, self.tif,
-               self.triggered, self.res_cash, self.res_shares, self.eligible, self.expires)
+        stop = self.live_stop if self.trailing and self.is_open else self.stop
+        key = (self.updated, self.status, self.filled, reason, self.qty, self.limit, stop, self.tif,
+               self.triggered, self.res_cash, self.res_shares, self.eligible, self.expires, self.trail,
+               self.trail_pct, self.oco, len(self.children) if self.children else 0)
         cached = self._view
         if cached is not None and cached[0] == key:
             return cached[1]
         v = tuple.__new__(OrderView, (
-            self.id, self.account, self.symbol, self.side, self.type, self.qty, self.filled, self.limit, self.stop,
+            self.id, self.account, self.symbol, self.side, self.type, self.qty, self.filled, self.limit, stop,
             self.tif, self.status, reason, self.coid, self.created, self.eligible, self.expires, self.updated,
-            self.fill_value, self.fees, self.triggered, self.epoch, self.res_cash, self.res_shares, self.closed_at))
+            self.fill_value, self.fees, self.triggered, self.epoch, self.res_cash, self.res_shares, self.closed_at,
+            self.trail, self.trail_pct, self.tp, self.sl, None if self.parent is None else self.parent.id,
+            None if self.oco is None else self.oco.id,
+            tuple(c.id for c in self.children) if self.children else ()))
         self._view = (key, v)
         return v
 

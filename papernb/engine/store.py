@@ -38,7 +38,7 @@ import duckdb
 from ..errors import BookError, BookLocked, BookUnreadable, BookWriteFailed
 from . import events as ev
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the quant's order events (trailing stops, OCO, brackets); 2: typed events
 _MONEY = "DECIMAL(38,4)"
 _UNITS = "CAST(json_extract(data, '{}') AS HUGEINT)::DECIMAL(38,0) * 0.0001::DECIMAL(5,4)"
 

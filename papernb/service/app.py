@@ -97,6 +97,10 @@ class OrderIn(BaseModel):
     stop_price: _Price = None
     time_in_force: StrictStr | None = None
     client_order_id: StrictStr | None = None
+    trail: _Price = None
+    trail_pct: _Price = None
+    take_profit: _Price = None
+    stop_loss: _Price = None
 
 
 class ReplaceIn(BaseModel):
@@ -105,6 +109,8 @@ class ReplaceIn(BaseModel):
     limit_price: _Price = None
     stop_price: _Price = None
     time_in_force: StrictStr | None = None
+    trail: _Price = None
+    trail_pct: _Price = None
 
 
 class EstimateIn(BaseModel):
@@ -115,6 +121,28 @@ class EstimateIn(BaseModel):
     type: StrictStr = "market"
     limit_price: _Price = None
     stop_price: _Price = None
+    trail: _Price = None
+    trail_pct: _Price = None
+
+
+class OcoLeg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order_id: StrictInt | None = None
+    symbol: StrictStr | None = None
+    side: StrictStr | None = None
+    qty: StrictInt | None = None
+    type: StrictStr | None = None
+    limit_price: _Price = None
+    stop_price: _Price = None
+    trail: _Price = None
+    trail_pct: _Price = None
+    time_in_force: StrictStr | None = None
+
+
+class OcoIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    first: OcoLeg
+    second: OcoLeg
 
 
 class UserIn(BaseModel):
@@ -491,7 +519,9 @@ def _routes(app: FastAPI, service: Service, current_user: Callable[..., Awaitabl
         def do() -> tuple[Any, bool]:
             existed = body.client_order_id is not None and acct.order_by_client_id(body.client_order_id) is not None
             o = acct.submit(body.symbol, body.side, body.qty, type=body.type, limit=body.limit_price,
-                            stop=body.stop_price, tif=body.time_in_force, client_order_id=body.client_order_id)
+                            stop=body.stop_price, tif=body.time_in_force, client_order_id=body.client_order_id,
+                            trail=body.trail, trail_pct=body.trail_pct, take_profit=body.take_profit,
+                            stop_loss=body.stop_loss)
             return o.view(), existed
 
         view, existed = await service.run(do)
@@ -506,8 +536,27 @@ def _routes(app: FastAPI, service: Service, current_user: Callable[..., Awaitabl
     async def estimate(body: EstimateIn, user: User = U) -> dict:
         acct = await service.account(user)
         e = await service.run(lambda: acct.estimate(body.symbol, body.side, body.qty, type=body.type,
-                                                    limit=body.limit_price, stop=body.stop_price))
+                                                    limit=body.limit_price, stop=body.stop_price, trail=body.trail,
+                                                    trail_pct=body.trail_pct))
         return schema.estimate_json(e)
+
+    @app.post("/v1/orders/oco", status_code=201)
+    async def post_oco(body: OcoIn, user: User = U) -> list[dict]:
+        """Two orders as one-cancels-the-other: each leg an existing open order (``order_id``) or a new one."""
+        from ..engine.ordertypes import OrderRequest
+
+        acct = await service.account(user)
+
+        def leg(x: OcoLeg) -> Any:
+            if x.order_id is not None:
+                return x.order_id
+            if x.symbol is None or x.side is None or x.qty is None:
+                raise ApiError(422, "invalid", "an OCO leg is an order_id, or symbol, side and qty of a new order")
+            return OrderRequest(x.symbol, x.side, x.qty, type=x.type, limit=x.limit_price, stop=x.stop_price,
+                                trail=x.trail, trail_pct=x.trail_pct, tif=x.time_in_force)
+
+        pair = await service.run(lambda: [o.view() for o in acct.oco(leg(body.first), leg(body.second))])
+        return [schema.order_json(v) for v in pair]
 
     @app.get("/v1/orders")
     async def list_orders(user: User = U, status: str = "open", symbol: str | None = None,
@@ -531,7 +580,8 @@ def _routes(app: FastAPI, service: Service, current_user: Callable[..., Awaitabl
     async def replace(order_id: int, body: ReplaceIn, user: User) -> dict:
         acct = await service.account(user)
         view = await service.run(lambda: acct.replace(order_id, qty=body.qty, limit=body.limit_price,
-                                                      stop=body.stop_price, tif=body.time_in_force).view())
+                                                      stop=body.stop_price, tif=body.time_in_force,
+                                                      trail=body.trail, trail_pct=body.trail_pct).view())
         return schema.order_json(view)
 
     @app.patch("/v1/orders/{order_id}")

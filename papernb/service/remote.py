@@ -70,6 +70,16 @@ def _raise_for(r: httpx.Response) -> None:
     raise PaperError(f"{r.status_code} {code}: {msg}")
 
 
+def _number(v: Any) -> Any:
+    """Stats come as JSON: money and ratios as decimal strings (back to Decimal), words as they are."""
+    if isinstance(v, str):
+        try:
+            return Decimal(v)
+        except ArithmeticError:
+            return v
+    return v
+
+
 def _price(x: Any) -> Any:
     if x is None or isinstance(x, str):
         return x
@@ -193,7 +203,7 @@ class RemoteBroker:
                              key=lambda f: f.id)
         self._trips = sorted((schema.trip_from_json(d, name) for d in await get("/v1/trades", limit=500)),
                              key=lambda t: t.id)
-        self._stats = {k: Decimal(v) if isinstance(v, str) else v for k, v in (await get("/v1/stats")).items()}
+        self._stats = {k: _number(v) for k, v in (await get("/v1/stats")).items()}
         self._equity = [(schema.ns(p["ts"]), Decimal(p["equity"])) for p in await get("/v1/equity")]  # type: ignore[misc]
         self._history_due = False
 
@@ -345,21 +355,40 @@ class RemoteBroker:
         return v
 
     async def submit(self, symbol: str, side: str, qty: int, *, type: str, limit: Any = None, stop: Any = None,
-                     tif: str | None = None, client_order_id: str | None = None) -> OrderView:
+                     tif: str | None = None, client_order_id: str | None = None, trail: Any = None,
+                     trail_pct: Any = None, take_profit: Any = None, stop_loss: Any = None) -> OrderView:
         body = {"symbol": symbol, "side": str(side), "qty": qty, "type": str(type), "limit_price": _price(limit),
                 "stop_price": _price(stop), "time_in_force": None if tif is None else str(tif),
                 "client_order_id": client_order_id}
+        for k, v in (("trail", trail), ("trail_pct", trail_pct), ("take_profit", take_profit),
+                     ("stop_loss", stop_loss)):
+            if v is not None:
+                body[k] = _price(v)
         v = self._remember(await self._command("POST", "/v1/orders", body))
         await self._after_command(v)
         return v
 
     async def replace(self, order_id: int, *, qty: int | None = None, limit: Any = None, stop: Any = None,
-                      tif: str | None = None) -> OrderView:
+                      tif: str | None = None, trail: Any = None, trail_pct: Any = None) -> OrderView:
         body = {"qty": qty, "limit_price": _price(limit), "stop_price": _price(stop),
-                "time_in_force": None if tif is None else str(tif)}
+                "time_in_force": None if tif is None else str(tif), "trail": _price(trail),
+                "trail_pct": _price(trail_pct)}
         v = self._remember(await self._command("PATCH", f"/v1/orders/{int(order_id)}", body))
         await self._after_command(v)
         return v
+
+    async def oco(self, first: Any, second: Any) -> tuple[OrderView, OrderView]:
+        def leg(x: Any) -> dict[str, Any]:
+            if isinstance(x, int | OrderView):
+                return {"order_id": int(x) if isinstance(x, int) else x.id}
+            return {"symbol": x.symbol, "side": str(x.side), "qty": x.qty, "type": None if x.type is None else str(x.type),
+                    "limit_price": _price(x.limit), "stop_price": _price(x.stop), "trail": _price(x.trail),
+                    "trail_pct": _price(x.trail_pct), "time_in_force": None if x.tif is None else str(x.tif)}
+
+        a, b = (self._remember(d) for d in await self._command("POST", "/v1/orders/oco",
+                                                               {"first": leg(first), "second": leg(second)}))
+        await self._after_command()
+        return a, b
 
     async def cancel(self, order_id: int) -> OrderView:
         v = self._remember(await self._command("POST", f"/v1/orders/{int(order_id)}/cancel"))
@@ -423,11 +452,11 @@ class RemoteBroker:
         return entry[1] + int((time.monotonic() - entry[3]) * 1e9), entry[2]
 
     def estimate(self, symbol: str, side: str, qty: int, *, type: str, limit: Any = None,
-                 stop: Any = None) -> Estimate:
+                 stop: Any = None, trail: Any = None, trail_pct: Any = None) -> Estimate:
         try:
             r = self._sync.post("/v1/orders/estimate", json={
                 "symbol": symbol, "side": str(side), "qty": qty, "type": str(type), "limit_price": _price(limit),
-                "stop_price": _price(stop)})
+                "stop_price": _price(stop), "trail": _price(trail), "trail_pct": _price(trail_pct)})
         except (httpx.HTTPError, RuntimeError) as e:  # RuntimeError: the broker was closed
             raise ServiceUnavailable(f"the service at {self.url} cannot be reached: {e}") from None
         _raise_for(r)

@@ -49,6 +49,9 @@ def order_json(o: OrderView) -> dict[str, Any]:
         "reserved_shares": o.reserved_shares, "triggered": o.triggered, "client_order_id": o.client_order_id,
         "created_at": iso(o.created_at), "eligible_at": iso(o.eligible_at), "expires_at": iso(o.expires_at),
         "updated_at": iso(o.updated_at), "closed_at": iso(o.closed_at), "epoch": o.epoch,
+        "trail": money(o.trail), "trail_pct": None if o.trail_pct is None else str(o.trail_pct),
+        "take_profit": money(o.take_profit), "stop_loss": money(o.stop_loss), "parent_id": o.parent_id,
+        "oco_id": o.oco_id, "child_ids": list(o.child_ids or ()),
     }
 
 
@@ -139,7 +142,9 @@ def order_from_json(d: dict[str, Any], account: str) -> OrderView:
         eligible_at=ns(d["eligible_at"]), expires_at=ns(d["expires_at"]), updated_at=ns(d["updated_at"]),
         avg_fill_price=dec(d["avg_fill_price"]), fees=dec(d["fees"]), triggered=d["triggered"],
         epoch=d.get("epoch", 1), reserved_cash=dec(d["reserved_cash"]), reserved_shares=d["reserved_shares"],
-        closed_at=ns(d["closed_at"]))  # type: ignore[arg-type]
+        closed_at=ns(d["closed_at"]), trail=dec(d.get("trail")), trail_pct=dec(d.get("trail_pct")),
+        take_profit=dec(d.get("take_profit")), stop_loss=dec(d.get("stop_loss")), parent_id=d.get("parent_id"),
+        oco_id=d.get("oco_id"), child_ids=tuple(d.get("child_ids") or ()))  # type: ignore[arg-type]
 
 
 def position_from_json(d: dict[str, Any]) -> PositionView:

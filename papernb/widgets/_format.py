@@ -95,7 +95,7 @@ def duration(ns: int | None) -> str:
 def label(enum_value: object) -> str:
     """``STOP_LIMIT`` -> ``Stop-limit``, ``PARTIALLY_FILLED`` -> ``Partially filled``."""
     text = str(getattr(enum_value, "value", enum_value))
-    if text in ("GTC",):
+    if text in ("GTC", "IOC", "FOK"):
         return text
     return text.replace("_", " ").capitalize().replace("Stop limit", "Stop-limit")
 

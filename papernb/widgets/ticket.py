@@ -1,24 +1,53 @@
-"""The order ticket: symbol (with its live quote), side, qty, type, prices, time in force, Submit."""
+"""The order ticket: symbol (with its live quote), side, qty, type, prices, time in force, Submit.
+
+Besides market / limit / stop / stop-limit it places trailing stops (``Trail``: dollars, or a percent
+like ``2.5%``), brackets (optional ``Take profit`` / ``Stop loss``: the engine places them when the
+entry fills) and IOC / FOK orders (market and limit only).
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import ipywidgets as widgets
 
-from ..broker import OrderStatus, OrderType, OrderView, Side, Snapshot, TimeInForce
+from ..broker import OrderStatus, OrderType, OrderView, Side, Snapshot
 from ..errors import InvalidOrder, PaperError
+from ..money import from_units, read_decimal, to_units
 from ..quote import normalize_symbol
 from ._base import Panel, parse_price, parse_qty
 from ._format import esc, label, money, price
 
 __all__ = ["OrderTicket"]
 
-_TYPES = (("Market", "MARKET"), ("Limit", "LIMIT"), ("Stop", "STOP"), ("Stop-limit", "STOP_LIMIT"))
+_TYPES = (("Market", "MARKET"), ("Limit", "LIMIT"), ("Stop", "STOP"), ("Stop-limit", "STOP_LIMIT"),
+          ("Trailing stop", "TRAILING_STOP"))
 _HAS_LIMIT = ("LIMIT", "STOP_LIMIT")
 _HAS_STOP = ("STOP", "STOP_LIMIT")
+_TIFS = (("Day", "DAY"), ("GTC", "GTC"), ("IOC", "IOC"), ("FOK", "FOK"))
+_ONCE = ("IOC", "FOK")  # act once at eligibility: market and limit orders only
+
+
+def parse_trail(text: object) -> tuple[Decimal | None, Decimal | None]:
+    """A typed trail -> (dollars, None) for ``1.00`` / ``$1``, (None, percent) for ``2.5%``."""
+    s = str(text if text is not None else "").strip()
+    if not s:
+        raise InvalidOrder("enter a trail: dollars like 1.00, or a percent like 2.5%")
+    if s.endswith("%"):
+        try:
+            pct = read_decimal(s[:-1].strip(), "trail percent")
+        except PaperError as e:
+            raise InvalidOrder(str(e)) from None
+        if not 0 < pct < 100:
+            raise InvalidOrder(f"a trail percent must be more than 0 and less than 100, was {s!r}")
+        return None, pct
+    try:
+        return from_units(to_units(s, "trail", positive=True)), None
+    except PaperError as e:
+        raise InvalidOrder(str(e)) from None
 
 
 class OrderTicket(Panel):
@@ -42,13 +71,16 @@ class OrderTicket(Panel):
         self.type = widgets.Dropdown(options=_TYPES, value="MARKET", description="Type", layout=wide())
         self.limit = widgets.Text(description="Limit", placeholder="e.g. 189.50", layout=wide())
         self.stop = widgets.Text(description="Stop", placeholder="e.g. 185.00", layout=wide())
-        self.tif = widgets.Dropdown(options=(("Day", "DAY"), ("GTC", "GTC")), value="DAY",
-                                    description="Time in force", layout=wide())
+        self.trail = widgets.Text(description="Trail", placeholder="e.g. 1.00 or 2.5%", layout=wide())
+        self.take_profit = widgets.Text(description="Take profit", placeholder="optional, e.g. 195.00", layout=wide())
+        self.stop_loss = widgets.Text(description="Stop loss", placeholder="optional, e.g. 185.00", layout=wide())
+        self.tif = widgets.Dropdown(options=_TIFS, value="DAY", description="Time in force", layout=wide())
         self.summary = widgets.HTML()
         self.submit_button = widgets.Button(description="Submit order", button_style="primary", disabled=True,
                                             layout=widgets.Layout(width="260px"))
         self.message = widgets.HTML()
-        for w in (self.symbol, self.qty, self.type, self.limit, self.stop, self.tif):
+        for w in (self.symbol, self.qty, self.type, self.limit, self.stop, self.trail, self.take_profit, self.stop_loss,
+                  self.tif):
             w.style.description_width = "90px"
         side_label = widgets.Label("Side", layout=widgets.Layout(width="90px", justify_content="flex-end",
                                                                  margin="0 8px 0 2px"))
@@ -56,6 +88,8 @@ class OrderTicket(Panel):
         for w, cls in ((self.symbol, "papernb-ticket-symbol"), (self.side, "papernb-ticket-side"),
                        (self.qty, "papernb-ticket-qty"), (self.type, "papernb-ticket-type"),
                        (self.limit, "papernb-ticket-limit"), (self.stop, "papernb-ticket-stop"),
+                       (self.trail, "papernb-ticket-trail"), (self.take_profit, "papernb-ticket-take-profit"),
+                       (self.stop_loss, "papernb-ticket-stop-loss"),
                        (self.tif, "papernb-ticket-tif"), (self.summary, "papernb-ticket-summary"),
                        (self.submit_button, "papernb-ticket-submit"), (self.message, "papernb-ticket-message")):
             w.add_class(cls)
@@ -63,19 +97,21 @@ class OrderTicket(Panel):
         self._last_coid: str | None = None
         self._last_click = 0.0
         self.last_order: OrderView | None = None
-        for w in (self.symbol, self.side, self.qty, self.type, self.limit, self.stop, self.tif):
+        for w in (self.symbol, self.side, self.qty, self.type, self.limit, self.stop, self.trail, self.take_profit,
+                  self.stop_loss, self.tif):
             w.observe(lambda _change: self._soon(self._form_changed), names="value")
         self.submit_button.on_click(lambda _b: self._soon(self.submit))
         self._show_price_fields()
         title = widgets.HTML('<div class="papernb-title">New order</div>')
-        return [title, self.symbol, side_row, self.qty, self.type, self.limit, self.stop, self.tif,
-                self.summary, self.submit_button, self.message]
+        return [title, self.symbol, side_row, self.qty, self.type, self.limit, self.stop, self.trail, self.tif,
+                self.take_profit, self.stop_loss, self.summary, self.submit_button, self.message]
 
     # -- the form ------------------------------------------------------------------------------
     def _show_price_fields(self) -> None:
         t = self.type.value
         self._set(self.limit.layout, display=None if t in _HAS_LIMIT else "none")
         self._set(self.stop.layout, display=None if t in _HAS_STOP else "none")
+        self._set(self.trail.layout, display=None if t == "TRAILING_STOP" else "none")
 
     def _form_changed(self) -> None:
         self._show_price_fields()
@@ -101,10 +137,16 @@ class OrderTicket(Panel):
             raise InvalidOrder(f"order type must be Market, Limit, Stop or Stop-limit, was {typ!r}")
         limit = parse_price(self.limit.value, "limit price") if typ in _HAS_LIMIT else None
         stop = parse_price(self.stop.value, "stop price") if typ in _HAS_STOP else None
+        trail, trail_pct = parse_trail(self.trail.value) if typ == "TRAILING_STOP" else (None, None)
         tif = str(self.tif.value)
-        if tif not in (TimeInForce.DAY.value, TimeInForce.GTC.value):
-            raise InvalidOrder(f"time in force must be Day or GTC, was {tif!r}")
-        return {"symbol": symbol, "side": side, "qty": qty, "type": typ, "limit": limit, "stop": stop, "tif": tif}
+        if tif not in {v for _, v in _TIFS}:
+            raise InvalidOrder(f"time in force must be Day, GTC, IOC or FOK, was {tif!r}")
+        if tif in _ONCE and typ not in ("MARKET", "LIMIT"):
+            raise InvalidOrder(f"{tif} is for market and limit orders")
+        tp = parse_price(self.take_profit.value, "take-profit price") if self.take_profit.value.strip() else None
+        sl = parse_price(self.stop_loss.value, "stop-loss price") if self.stop_loss.value.strip() else None
+        return {"symbol": symbol, "side": side, "qty": qty, "type": typ, "limit": limit, "stop": stop, "tif": tif,
+                "trail": trail, "trail_pct": trail_pct, "take_profit": tp, "stop_loss": sl}
 
     # -- live quote and estimate ----------------------------------------------------------------
     def render(self, snap: Snapshot) -> None:
@@ -140,7 +182,8 @@ class OrderTicket(Panel):
             return f'<span class="papernb-error">{esc(why[:1].upper() + why[1:])}</span>'
         try:  # what the engine itself would hold and check for this order, now
             est = self.broker.estimate(req["symbol"], req["side"], req["qty"], type=req["type"],
-                                       limit=req["limit"], stop=req["stop"])
+                                       limit=req["limit"], stop=req["stop"], trail=req["trail"],
+                                       trail_pct=req["trail_pct"])
         except PaperError as e:
             return f'<span class="papernb-error">{esc(_sentence(str(e)))}</span>'
         if est.refusal is not None:
@@ -187,7 +230,9 @@ class OrderTicket(Panel):
         self._say("Sending…", ok=True)
         self._run(lambda: self.broker.submit(req["symbol"], req["side"], req["qty"], type=req["type"],
                                              limit=req["limit"], stop=req["stop"], tif=req["tif"],
-                                             client_order_id=coid), self._submitted)
+                                             client_order_id=coid, trail=req["trail"], trail_pct=req["trail_pct"],
+                                             take_profit=req["take_profit"], stop_loss=req["stop_loss"]),
+                  self._submitted)
 
     def _submitted(self, o: OrderView | None, error: str | None) -> None:
         if error is not None or o is None:
@@ -213,8 +258,15 @@ def describe_result(o: OrderView) -> str:
         px = f" {price(o.limit)}"
     elif o.type is OrderType.STOP:
         px = f" {price(o.stop)}"
+    elif o.type is OrderType.TRAILING_STOP:
+        trail = f"{o.trail_pct}%" if o.trail_pct is not None else price(o.trail)
+        px = f" trail {trail}" + (f" (stop {price(o.stop)})" if o.stop is not None else "")
     else:
         px = ""
+    if o.take_profit is not None:
+        px += f" take profit {price(o.take_profit)}"
+    if o.stop_loss is not None:
+        px += f" stop loss {price(o.stop_loss)}"
     text = (f"Order {o.id} accepted: {o.status.value} — {label(o.side)} {o.qty:,} {o.symbol} "
             f"{label(o.type)}{px} {label(o.tif)}")
     if o.filled_qty:

@@ -258,3 +258,39 @@ def test_market_state_says_where_the_market_is_in_its_day(make_rig: Callable[[],
         assert ms.next_close - ms.ts <= 5 * 86_400 * 10**9  # type: ignore[operator]
 
     run(scenario, make_rig)
+
+
+def test_the_quants_order_types_through_the_broker_and_their_events(make_rig: Callable[[], Any]) -> None:
+    async def scenario(rig: Rig) -> None:
+        seen: list[OrderUpdate] = []
+        stop = rig.broker.subscribe_events(seen.append)
+        rig.quote("AAPL", "189.90", "190.10", "190.00")
+        entry = await rig.broker.submit("AAPL", "buy", 10, type="market", take_profit="195.00", stop_loss="185.00")
+        assert (entry.status, entry.take_profit, entry.stop_loss) == (pn.OrderStatus.FILLED, D("195.00"),
+                                                                      D("185.00"))
+        tp_id, sl_id = entry.child_ids
+        tp, sl = (next(v for v in rig.broker.orders(status="open") if v.id == i) for i in (tp_id, sl_id))
+        assert (tp.oco_id, sl.oco_id, tp.parent_id) == (sl_id, tp_id, entry.id)
+        assert rig.broker.snapshot().positions[0].reserved_qty == 10
+        await rig.broker.replace(sl_id, stop="186.00")
+        trail = await rig.broker.submit("AAPL", "sell", 5, type="trailing_stop", trail="1.00", tif="gtc")
+        assert (trail.status, trail.stop, trail.reason) == (pn.OrderStatus.REJECTED, D("189.00"),
+                                                            "not enough shares: you hold 10 AAPL, 10 already held "
+                                                            "for open sell orders")
+        ioc = await rig.broker.submit("AAPL", "buy", 5, type="limit", limit="189.00", tif="ioc")
+        assert (ioc.status, ioc.filled_qty) == (pn.OrderStatus.CANCELLED, 0)
+        a, b = await rig.broker.oco(pn.OrderRequest("AAPL", "buy", 5, limit="180.00"),
+                                    pn.OrderRequest("AAPL", "buy", 5, limit="181.00"))
+        assert (a.oco_id, b.oco_id, rig.broker.snapshot().reserved) == (b.id, a.id, D("905.00"))
+        est = rig.broker.estimate("AAPL", "buy", 10, type="trailing_stop", trail="1.00")
+        assert est.reserve_cash == D("2005.50")  # 10 x max(stop 191.00, ask 190.10) x 1.05
+        rig.quote("AAPL", "195.00", "195.10", "195.05")  # the take-profit fills, the stop-loss goes
+        await rig.settle()
+        stop()
+        events = [(u.event, u.order.id) for u in seen]
+        assert events[:4] == [("accepted", entry.id), ("filled", entry.id), ("accepted", tp_id),
+                              ("accepted", sl_id)]
+        assert ("linked", tp_id) in events and ("linked", a.id) in events
+        assert events[-2:] == [("filled", tp_id), ("cancelled", sl_id)]
+
+    run(scenario, make_rig)

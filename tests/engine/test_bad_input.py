@@ -110,11 +110,23 @@ _add("submit_side_hold", lambda c: c.alice.submit("AAPL", "hold", 1, type="marke
 _add("submit_side_none", lambda c: c.alice.submit("AAPL", None, 1, type="market"), pn.InvalidOrder,
      r"side must be one of buy, sell; was None")
 _add("submit_type_twap", lambda c: c.alice.submit("AAPL", "buy", 1, type="twap"), pn.InvalidOrder,
-     r"order type must be one of market, limit, stop, stop_limit; was 'twap'")
-_add("buy_tif_ioc", lambda c: c.alice.buy("AAPL", 1, limit=150, tif="ioc"), pn.InvalidOrder,
-     r"time in force must be one of day, gtc; was 'ioc'")
-_add("replace_tif_ioc", lambda c: c.alice.replace(c.resting, tif="ioc"), pn.InvalidOrder,
-     r"time in force must be one of day, gtc; was 'ioc'")
+     r"order type must be one of market, limit, stop, stop_limit, trailing_stop; was 'twap'")
+_add("buy_tif_gtd", lambda c: c.alice.buy("AAPL", 1, limit=150, tif="gtd"), pn.InvalidOrder,
+     r"time in force must be one of day, gtc, ioc, fok; was 'gtd'")
+_add("replace_tif_gtd", lambda c: c.alice.replace(c.resting, tif="gtd"), pn.InvalidOrder,
+     r"time in force must be one of day, gtc, ioc, fok; was 'gtd'")
+_add("buy_stop_ioc", lambda c: c.alice.buy("AAPL", 1, stop=200, tif="ioc"), pn.InvalidOrder,
+     r"time in force ioc is for market and limit orders, not stop orders")
+_add("sell_trail_and_trail_pct", lambda c: c.alice.sell("AAPL", 1, trail=1, trail_pct=2), pn.InvalidOrder,
+     r"a trailing stop needs trail= \(dollars\) or trail_pct= \(percent\), one of them")
+_add("sell_trail_pct_100", lambda c: c.alice.sell("AAPL", 1, trail_pct=100), pn.InvalidOrder,
+     r"trail_pct must be more than 0 and less than 100")
+_add("limit_with_trail", lambda c: c.alice.submit("AAPL", "buy", 1, type="limit", limit=150, trail=1),
+     pn.InvalidOrder, r"trail= and trail_pct= are for trailing stop orders, not limit orders")
+_add("bracket_stop_loss_above_entry", lambda c: c.alice.buy("AAPL", 1, limit=150, stop_loss=151),
+     pn.InvalidOrder, r"stop_loss 151.00 must be below the entry price 150.00 of a buy")
+_add("oco_of_one_order_twice", lambda c: c.alice.oco(c.resting, c.resting), pn.InvalidOrder,
+     r"an OCO pair needs two orders")
 _add("submit_limit_without_limit", lambda c: c.alice.submit("AAPL", "buy", 1, type="limit"), pn.InvalidOrder,
      r"a limit order needs a limit price")
 _add("submit_stop_limit_without_limit", lambda c: c.alice.submit("AAPL", "buy", 1, type="stop_limit", stop=200),

@@ -1,7 +1,8 @@
 """Differential test: the engine against the naive reference model (tests/engine/reference.py).
 
 Both are driven by the same seeded stream of quotes, market and limit orders, cancels, replaces and
-resets over two accounts and three symbols (one priced below $1, on the $0.0001 tick).  After every
+resets over two accounts and three symbols (one priced below $1, on the $0.0001 tick), and the quant's
+order types: IOC / FOK orders, trailing stops (and trail edits), brackets and OCO pairs.  After every
 step each order's status, filled quantity, average fill price and reservation, and each account's
 cash, reserved cash, realized P/L and positions (qty and exact cost) must agree exactly.
 
@@ -19,7 +20,7 @@ import pytest
 
 import papernb as pn
 
-from .reference import ReferenceBook, RefOrderNotOpen, RefReplaceRefused, RefUnknownOrder
+from .reference import ReferenceBook, RefInvalid, RefOrderNotOpen, RefReplaceRefused, RefUnknownOrder
 
 T0 = 1_704_205_800_000_000_000  # 2024-01-02 14:30 UTC
 MS = 1_000_000
@@ -85,9 +86,10 @@ class Stream:
         half = rng.randint(1, 3) * tick
         bid, ask = mid - half, mid + half
         self.ts += rng.randint(1, 1_500) * MS
-        last = None if rng.random() < 0.3 else dollars(mid, rng)
-        self.book.on_quote(pn.Quote(sym, bid=dollars(bid, rng), ask=dollars(ask, rng), last=last, ts=self.ts))
-        self.ref.quote(sym, bid, ask)
+        last = None if rng.random() < 0.3 else mid
+        self.book.on_quote(pn.Quote(sym, bid=dollars(bid, rng), ask=dollars(ask, rng),
+                                    last=None if last is None else dollars(last, rng), ts=self.ts))
+        self.ref.quote(sym, bid, ask, last)
         self.count("quote")
 
     def _limit_near(self, sym: str) -> int:
@@ -119,6 +121,62 @@ class Stream:
         assert o.id == r.id
         self.count(f"submit {r.type} {side} -> {r.status}")
 
+    def submit_new_type(self) -> None:
+        """An IOC / FOK order, a trailing stop, a bracket, or an OCO pair of new orders."""
+        rng = self.rng
+        name = rng.choice(ACCOUNTS)
+        sym = rng.choice(list(SYMBOLS))
+        _, tick, _, _ = SYMBOLS[sym]
+        acct = self.accts[name]
+        kind = rng.choice(("ioc", "fok", "trail", "trail", "bracket", "oco"))
+        held = self.ref.held(name, sym)
+        if kind in ("ioc", "fok"):
+            side = rng.choice(("BUY", "SELL"))
+            qty = rng.randint(1, max(held, 1) + 5) if side == "SELL" else rng.randint(1, 300)
+            limit = None if rng.random() < 0.4 else self._limit_near(sym)
+            kw: dict[str, Any] = {"tif": kind}
+            if limit is not None:
+                kw["limit"] = dollars(limit, rng)
+            o = (acct.buy if side == "BUY" else acct.sell)(sym, qty, **kw)
+            r = self.ref.submit(name, sym, side, qty, limit, tif=kind.upper())
+            label = f"{kind} {r.type}"
+        elif kind == "trail":
+            side = "SELL" if held and rng.random() < 0.7 else rng.choice(("BUY", "SELL"))
+            qty = rng.randint(1, max(held, 1)) if side == "SELL" else rng.randint(1, 300)
+            trail = rng.randint(1, 30) * tick
+            o = (acct.buy if side == "BUY" else acct.sell)(sym, qty, trail=dollars(trail, rng))
+            r = self.ref.submit(name, sym, side, qty, None, trail=trail)
+            label = "trailing"
+        elif kind == "bracket":
+            qty = rng.randint(1, 200)
+            limit = None if rng.random() < 0.5 else self._limit_near(sym)
+            base = self.mid[sym] if limit is None else limit
+            tp = base + rng.randint(1, 10) * tick
+            sl = max(base - rng.randint(1, 10) * tick, tick)
+            if limit is not None and sl >= limit:
+                return
+            kw = {"take_profit": dollars(tp, rng), "stop_loss": dollars(sl, rng)}
+            if limit is not None:
+                kw["limit"] = dollars(limit, rng)
+            o = acct.buy(sym, qty, **kw)
+            r = self.ref.submit(name, sym, "BUY", qty, limit, tp=tp, sl=sl)
+            label = "bracket"
+        else:
+            if held and rng.random() < 0.6:
+                side, qty = "SELL", rng.randint(1, held + 3)
+                a = ("LIMIT", self.mid[sym] + rng.randint(0, 8) * tick)
+                b = ("STOP", max(self.mid[sym] - rng.randint(0, 8) * tick, tick))
+            else:
+                side, qty = "BUY", rng.randint(1, 300)
+                a, b = ("LIMIT", self._limit_near(sym)), ("LIMIT", self._limit_near(sym))
+            reqs = [pn.OrderRequest(sym, side.lower(), qty, tif="gtc",
+                                    **{"limit" if k == "LIMIT" else "stop": dollars(px, rng)}) for k, px in (a, b)]
+            o, _ = acct.oco(*reqs)
+            r, _ = self.ref.oco(name, sym, side, qty, a, b)
+            label = f"oco {side}"
+        assert o.id == r.id, (o, r)
+        self.count(f"{label} -> {r.status}")
+
     def _pick_order(self) -> tuple[str, int]:
         rng = self.rng
         name = rng.choice(ACCOUNTS)
@@ -140,16 +198,20 @@ class Stream:
         name, oid = self._pick_order()
         r = self.ref.orders[oid - 1] if oid <= len(self.ref.orders) else None
         qty = rng.randint(1, 300) if rng.random() < 0.6 else None
-        limit = None
+        limit = trail = None
         if r is not None and r.type == "LIMIT" and (qty is None or rng.random() < 0.6):
             limit = self._limit_near(r.symbol)
-        if qty is None and limit is None:
+        if r is not None and r.type == "TRAILING_STOP" and (qty is None or rng.random() < 0.6):
+            trail = rng.randint(1, 30) * SYMBOLS[r.symbol][1]
+        if qty is None and limit is None and trail is None:
             qty = rng.randint(1, 300)
         kwargs: dict[str, Any] = {"qty": qty}
         if limit is not None:
             kwargs["limit"] = dollars(limit, rng)
+        if trail is not None:
+            kwargs["trail"] = dollars(trail, rng)
         outcome = self._both(lambda: self.accts[name].replace(oid, **kwargs),
-                             lambda: self.ref.replace(name, oid, qty, limit))
+                             lambda: self.ref.replace(name, oid, qty, limit, trail))
         self.count(f"replace -> {outcome}")
 
     def reset(self) -> None:
@@ -171,6 +233,8 @@ class Stream:
             expected = pn.OrderNotOpen
         except RefReplaceRefused:
             expected = pn.ReplaceRefused
+        except RefInvalid:
+            expected = pn.InvalidOrder
         if expected is None:
             engine_call()
             return "ok"
@@ -182,8 +246,10 @@ class Stream:
         x = self.rng.random()
         if x < 0.45:
             self.quote()
-        elif x < 0.80:
+        elif x < 0.68:
             self.submit()
+        elif x < 0.80:
+            self.submit_new_type()
         elif x < 0.90:
             self.cancel()
         elif x < 0.995:
@@ -194,14 +260,17 @@ class Stream:
     # ------------------------------------------------------------------ comparison
     @staticmethod
     def _engine_row(o: pn.Order) -> tuple:
+        cash, shares = o.reserved_cash, o.reserved_shares
+        if o.oco is not None and o.is_open:  # an OCO pair's one reservation is held by one of them
+            cash, shares = cash + o.oco.reserved_cash, shares + o.oco.reserved_shares
         return (o.id, o.account, o.status.value, o.filled_qty, o.qty, to_units(o.limit),
-                None if o.avg_fill_price is None else Fraction(o.avg_fill_price), to_units(o.reserved_cash),
-                o.reserved_shares)
+                None if o.avg_fill_price is None else Fraction(o.avg_fill_price), to_units(cash), shares,
+                o.type.value, o.tif.value, to_units(o.stop), o.oco_id, o.parent_id)
 
     @staticmethod
     def _ref_row(o: Any) -> tuple:
         return (o.id, o.account, o.status, o.filled, o.qty, o.limit, o.avg_fill_price, o.reserved_cash,
-                o.reserved_shares)
+                o.reserved_shares, o.type, o.tif, o.stop, o.oco, o.parent)
 
     def compare(self, step: int, full: bool = False) -> None:
         """Accounts and positions every step; every order not yet closed on both sides every step
@@ -246,8 +315,16 @@ def test_seeded_stream_engine_matches_naive_reference_after_every_step(seed: int
                  "submit MARKET BUY -> REJECTED", "submit MARKET SELL -> REJECTED", "submit LIMIT BUY -> REJECTED",
                  "submit LIMIT SELL -> REJECTED", "cancel -> ok",
                  "cancel -> OrderNotOpen", "cancel -> UnknownOrder", "replace -> ok", "replace -> ReplaceRefused",
-                 "replace -> OrderNotOpen", "reset"):
+                 "replace -> OrderNotOpen", "reset", "ioc MARKET -> FILLED", "ioc LIMIT -> CANCELLED",
+                 "fok LIMIT -> FILLED", "trailing -> PENDING", "trailing -> REJECTED",
+                 "bracket -> FILLED", "bracket -> PENDING", "oco SELL -> PENDING", "oco BUY -> PENDING",
+                 "oco SELL -> REJECTED"):
         assert c.get(kind, 0) > 0, (kind, c)
+    orders = s.ref.orders
+    assert any(o.type == "TRAILING_STOP" and o.status == "FILLED" for o in orders)  # triggered on a later quote
+    assert any(o.parent is not None and o.status == "FILLED" for o in orders)  # a bracket child filled
+    assert any(o.parent is not None and o.status == "CANCELLED" for o in orders)  # ... and its partner went
+    assert any(o.oco is not None and o.parent is None and o.status == "FILLED" for o in orders)
     resting_fills = [o for o in s.ref.orders if o.type == "LIMIT" and o.status == "FILLED" and o.resting]
     assert len(resting_fills) > 20
     assert any(o.symbol == "PNY" and o.status == "FILLED" for o in s.ref.orders)

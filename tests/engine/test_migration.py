@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 import papernb as pn
+from papernb.engine.store import SCHEMA_VERSION
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -48,7 +49,7 @@ def test_migrated_book_is_schema_2_with_typed_events_and_reopens_identically(tmp
     h = book.state_hash()
     book.close()
     con = duckdb.connect(path)
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     kinds = {k for (k,) in con.execute("SELECT DISTINCT kind FROM journal").fetchall()}
     assert "OrderDenied" in kinds  # schema 1's ambiguous OrderRejected at submission
     (data,) = con.execute("SELECT data FROM journal WHERE kind = 'OrderReplaced' LIMIT 1").fetchone()

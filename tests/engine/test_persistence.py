@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 import papernb as pn
+from papernb.engine.store import SCHEMA_VERSION
 
 from .conftest import SEC, T0, Market
 
@@ -75,7 +76,7 @@ def test_orders_and_fills_are_queryable_in_the_book_file(tmp_path: Path) -> None
     assert con.execute("SELECT count(*), sum(qty) FROM fills").fetchone() == (3, 21)
     accounts = dict(con.execute("SELECT account, cash FROM accounts").fetchall())
     assert accounts["bob"] == D("100000")
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     # money in the views is exact DECIMAL, never a float sum like 0.30000000000000004
     (total,) = con.execute("SELECT sum(price * qty) FROM fills").fetchone()
     assert isinstance(total, D)

@@ -13,6 +13,11 @@ a stale quote or inside the review window, and open DAY orders have not outlived
 Business errors (``PaperError``) are expected outcomes of random commands; after any raising call the
 state hash must be exactly what it was (``ReplaceRefused`` journals the refusal but changes no state).
 
+The quant's order types are drawn too (rules ``submit_new_type`` and ``oco``, trail edits in ``replace``):
+trailing stops never move against the trader, IOC / FOK orders never rest and fill at most once (FOK all
+or nothing), an OCO pair keeps one reservation and equal remaining quantities, and bracket children
+belong to an entry that filled, on the other side.
+
 ``PAPERNB_HYPOTHESIS_EXAMPLES`` sets the number of examples of the in-memory machine (default 50);
 the file machine runs a fifth of that (at least 5).
 """
@@ -163,6 +168,7 @@ class BookMachine(RuleBasedStateMachine):
         self.next_id = 1
         self.seen: dict[int, tuple[pn.OrderStatus, int]] = {}  # order id -> (status, filled) at the last check
         self.replaced: set[int] = set()
+        self.trail_seen: dict[int, Decimal] = {}  # open trailing stop -> its level at the last check
         self.coids: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}  # (account, coid) -> (request, id)
         self.fills_checked: dict[str, int] = dict.fromkeys(ACCOUNTS, 0)
         for sym in SYMBOLS:
@@ -284,6 +290,7 @@ class BookMachine(RuleBasedStateMachine):
         self._submit(data, data.draw(st.sampled_from(held), label="holding"), side="sell")
 
     def _submit(self, data: st.DataObject, holding: tuple[str, str] | None, side: str | None = None) -> None:
+        self._sync_next_id()
         name = holding[0] if holding else data.draw(st.sampled_from(ACCOUNT_CHOICES), label="account")
         acct = self.accts[name]
         coid = None
@@ -354,6 +361,7 @@ class BookMachine(RuleBasedStateMachine):
             return
         assert o.id == self.next_id, (o.id, self.next_id)
         self.next_id += 1
+        self._sync_next_id()
         if coid is not None:
             self.coids[(name, coid)] = (r, o.id)
         tif = r["tif"] or "day"
@@ -368,6 +376,102 @@ class BookMachine(RuleBasedStateMachine):
             assert o.status is pn.OrderStatus.REJECTED and o.reason == f"no quote for {NEVER_QUOTED}"
         if o.status is pn.OrderStatus.REJECTED:
             assert o.filled_qty == 0 and o.reason
+
+    def _sync_next_id(self) -> None:
+        """Bracket children are placed by the engine (on fills): the next id is after every order so far."""
+        ids = [o.id for a in self.accts.values() for o in a.orders(epoch="all")]
+        self.next_id = max(ids, default=0) + 1
+
+    @rule(data=st.data())
+    def submit_new_type(self, data: st.DataObject) -> None:
+        """A trailing stop, a bracket, or an IOC / FOK order (refusals must change nothing)."""
+        self._sync_next_id()
+        name = data.draw(st.sampled_from(ACCOUNT_CHOICES), label="account")
+        acct = self.accts[name]
+        sym = data.draw(st.sampled_from(SYMBOL_CHOICES), label="symbol")
+        mid, tick = self.mid[sym], SYMBOLS[sym][1]
+        kind = data.draw(st.sampled_from(("trail", "trail_pct", "bracket", "bracket", "ioc", "fok")), label="kind")
+        pos = acct.position(sym)
+        held = pos.qty if pos is not None else 0
+        if held > 0 and kind in ("trail", "trail_pct") and data.draw(st.booleans(), label="protect holding"):
+            side, qty = "sell", max(held - pos.reserved_qty, 1)
+        else:
+            side = data.draw(st.sampled_from(("buy", "sell")), label="side")
+            qty = data.draw(st.integers(1, 200), label="qty")
+        kwargs: dict[str, Any] = {"tif": data.draw(st.sampled_from(("day", "gtc")), label="tif")}
+        if kind == "trail":
+            kwargs["trail"] = dollars(data.draw(st.integers(1, 30), label="trail ticks") * tick)
+        elif kind == "trail_pct":
+            kwargs["trail_pct"] = data.draw(st.sampled_from(("0.05", "0.5", "1", "2.5", "10")), label="trail pct")
+        elif kind == "bracket":
+            sign = 1 if side == "buy" else -1
+            if data.draw(st.booleans(), label="limit entry"):
+                kwargs["limit"] = dollars(self._price_near(data, sym))
+            far = data.draw(st.integers(1, 12), label="tp ticks"), data.draw(st.integers(1, 12), label="sl ticks")
+            which = data.draw(st.sampled_from(("both", "both", "tp", "sl")), label="children")
+            if which in ("both", "tp"):
+                kwargs["take_profit"] = dollars(on_tick(mid + sign * far[0] * tick))
+            if which in ("both", "sl"):
+                kwargs["stop_loss"] = dollars(on_tick(mid - sign * far[1] * tick))
+        else:
+            kwargs["tif"] = kind
+            if data.draw(st.booleans(), label="limit"):
+                kwargs["limit"] = dollars(self._price_near(data, sym))
+        before = self.book.state_hash()
+        try:
+            o = (acct.buy if side == "buy" else acct.sell)(sym, qty, **kwargs)
+        except pn.PaperError:
+            assert self.book.state_hash() == before, "a refused submit changed the book"
+            return
+        assert o.id == self.next_id, (o.id, self.next_id)
+        self._sync_next_id()
+        if kind in ("ioc", "fok") and not self.review_ns:
+            assert not o.is_open, o  # acted at once: never rests
+        if kind == "fok":
+            assert o.filled_qty in (0, o.qty), o
+
+    @rule(data=st.data())
+    def oco(self, data: st.DataObject) -> None:
+        """Two new requests placed as an OCO pair, or two open orders linked (most such links are refused)."""
+        self._sync_next_id()
+        name = data.draw(st.sampled_from(ACCOUNT_CHOICES), label="account")
+        acct = self.accts[name]
+        opens = acct.orders(status="open")
+        if opens and data.draw(st.integers(0, 3), label="link open orders") == 0:
+            a = data.draw(st.sampled_from(opens), label="first")
+            b = data.draw(st.sampled_from(opens), label="second")
+            members: list[Any] = [a, b]
+        else:
+            held = [p for p in acct.positions() if p.qty > 0]
+            if held and data.draw(st.booleans(), label="exit a holding"):
+                p = data.draw(st.sampled_from(held), label="holding")
+                sym, side, qty = p.symbol, "sell", max(p.qty - p.reserved_qty, 1)
+            else:
+                sym = data.draw(st.sampled_from(SYMBOL_CHOICES), label="symbol")
+                side = data.draw(st.sampled_from(("buy", "sell")), label="side")
+                qty = data.draw(st.integers(1, 100), label="qty")
+            tick = SYMBOLS[sym][1]
+            members = []
+            for i in range(2):
+                shape = data.draw(st.sampled_from(("limit", "stop", "trail")), label=f"member {i}")
+                kw: dict[str, Any] = {"tif": data.draw(st.sampled_from(("day", "gtc")), label="tif")}
+                if shape == "limit":
+                    kw["limit"] = dollars(self._price_near(data, sym))
+                elif shape == "stop":
+                    kw["stop"] = dollars(self._price_near(data, sym))
+                else:
+                    kw["trail"] = dollars(data.draw(st.integers(1, 20), label="trail ticks") * tick)
+                members.append(pn.OrderRequest(sym, side, qty, **kw))
+        before = self.book.state_hash()
+        try:
+            x, y = acct.oco(*members)
+        except pn.PaperError:
+            assert self.book.state_hash() == before, "a refused oco changed the book"
+            return
+        self._sync_next_id()
+        if x.status is not pn.OrderStatus.REJECTED and y.status is not pn.OrderStatus.REJECTED:
+            assert (x.oco_id, y.oco_id) == (y.id, x.id)
+            assert not (x.is_open and y.is_open) or x.remaining_qty == y.remaining_qty
 
     @rule(data=st.data())
     def replace(self, data: st.DataObject) -> None:
@@ -392,8 +496,15 @@ class BookMachine(RuleBasedStateMachine):
         if o is not None and (o.type in (pn.OrderType.STOP, pn.OrderType.STOP_LIMIT) or wrong_field) \
                 and data.draw(st.booleans(), label="new stop"):
             kwargs["stop"] = dollars(self._price_near(data, sym))
+        if o is not None and (o.type is pn.OrderType.TRAILING_STOP or wrong_field) \
+                and data.draw(st.booleans(), label="new trail"):
+            tick = SYMBOLS[sym][1]
+            if data.draw(st.booleans(), label="pct"):
+                kwargs["trail_pct"] = data.draw(st.sampled_from(("0.1", "1", "5")), label="trail pct")
+            else:
+                kwargs["trail"] = dollars(data.draw(st.integers(1, 30), label="trail ticks") * tick)
         if data.draw(st.integers(0, 3), label="new tif") == 0:
-            kwargs["tif"] = data.draw(st.sampled_from(("day", "gtc")), label="tif")
+            kwargs["tif"] = data.draw(st.sampled_from(("day", "gtc", "day", "gtc", "ioc", "fok")), label="tif")
         before = self.book.state_hash()
         before_view = o.view() if o is not None else None
         try:
@@ -437,8 +548,9 @@ class BookMachine(RuleBasedStateMachine):
         opens = acct.orders(status="open")
         acct.reset(cash=cash)
         assert acct.epoch == epoch + 1
-        for o in opens:
-            assert o.status is pn.OrderStatus.CANCELLED and o.reason == "account reset"
+        for o in opens:  # an OCO partner goes with its pair
+            assert o.status is pn.OrderStatus.CANCELLED, o
+            assert o.reason == "account reset" or o.reason.startswith("its OCO partner "), o
         snap = acct.snapshot()
         start = Decimal(self.config.get("starting_cash", 100_000) if cash is None else cash)
         assert (snap.cash, snap.reserved, snap.realized_pl, snap.fees, snap.positions, snap.open_orders) == \
@@ -532,6 +644,21 @@ class BookMachine(RuleBasedStateMachine):
             assert o.reserved_shares <= o.remaining_qty
             if o.tif is pn.TimeInForce.DAY:
                 assert o.expires_at is not None and o.expires_at > now, (o, o.expires_at, now)
+            if o.tif in (pn.TimeInForce.IOC, pn.TimeInForce.FOK):  # they act at eligibility and never rest
+                assert o.eligible_at > now and o.filled_qty == 0, (o, now)
+            if o.oco_id is not None:  # an OCO pair: one reservation, the same remaining quantity
+                p = acct.order(o.oco_id)
+                assert p.is_open and p.remaining_qty == o.remaining_qty, (o, p)
+                assert (p.symbol, p.side) == (o.symbol, o.side)
+                assert not ((o.reserved_cash or o.reserved_shares) and (p.reserved_cash or p.reserved_shares))
+            if o.type is pn.OrderType.TRAILING_STOP and not o.triggered and o.stop is not None:
+                seen = self.trail_seen.get(o.id)  # the level never moves against the trader (but by a replace)
+                if seen is not None and o.id not in self.replaced:
+                    assert (o.stop <= seen) if o.side is pn.Side.BUY else (o.stop >= seen), (o, seen)
+                self.trail_seen[o.id] = o.stop
+            if o.parent_id is not None:  # a bracket child: of an entry that filled, on the other side
+                parent = acct.order(o.parent_id)
+                assert parent.filled_qty > 0 and parent.side is not o.side, (o, parent)
         # order life: status agrees with filled qty, terminal states are final
         for o in acct.orders(epoch="all"):
             assert 0 <= o.filled_qty <= o.qty
@@ -543,6 +670,8 @@ class BookMachine(RuleBasedStateMachine):
                 assert o.filled_qty == 0
             if o.status in TERMINAL:
                 assert o.reserved_cash == 0 and o.reserved_shares == 0
+            if o.tif is pn.TimeInForce.FOK and o.id not in self.replaced:
+                assert o.filled_qty in (0, o.qty), o
             if o.status is pn.OrderStatus.EXPIRED:
                 assert o.tif is pn.TimeInForce.DAY and o.expires_at <= now
                 assert o.expired_at == o.expires_at
@@ -563,16 +692,18 @@ class BookMachine(RuleBasedStateMachine):
         o = acct.order(f.order_id)
         assert f.quote_age_ns is not None and 0 <= f.quote_age_ns <= STALE_NS, f
         assert f.ts >= o.created_at
-        if o.id not in self.replaced:
+        if o.id not in self.replaced and o.parent_id is None:  # bracket children are eligible at once
             assert f.ts >= o.created_at + self.review_ns, (f, o)
-        if o.type in (pn.OrderType.STOP, pn.OrderType.STOP_LIMIT):
+        if o.type in (pn.OrderType.STOP, pn.OrderType.STOP_LIMIT, pn.OrderType.TRAILING_STOP):
             assert o.triggered, (f, o)
+        if o.tif in (pn.TimeInForce.IOC, pn.TimeInForce.FOK) and o.id not in self.replaced:
+            assert [x.id for x in acct.fills(epoch="all") if x.order_id == o.id] == [f.id], (f, o)  # acts once
         buy = f.side is pn.Side.BUY
         side_px = (f.quote_ask if buy else f.quote_bid)
         if side_px is None:
             side_px = f.quote_last
         model = self.book.config.fill_model
-        if o.type in (pn.OrderType.MARKET, pn.OrderType.STOP):
+        if o.type in (pn.OrderType.MARKET, pn.OrderType.STOP, pn.OrderType.TRAILING_STOP):
             if model == "slippage":
                 assert (f.price >= side_px) if buy else (f.price <= side_px), f
             else:

@@ -232,3 +232,41 @@ def test_ticket_judges_a_quotes_age_as_the_engine_does_on_its_receive_time(tmp_p
             t.close()
 
     asyncio.run(scenario())
+
+
+def test_ticket_places_a_trailing_stop_a_bracket_and_refuses_ioc_on_a_stop(tmp_path):
+    async def scenario():
+        async with live(tmp_path) as mk:
+            mk.quote("AAPL", bid=189.9, ask=190.1, last=190.0)
+            t = OrderTicket(mk.broker)
+            t.symbol.value, t.qty.value = "AAPL", "10"
+            t.take_profit.value, t.stop_loss.value = "195", "185"
+            await t.settle()
+            t.submit_button.click()
+            await mk.settle(t)
+            assert text(t.message.value, "papernb-ok") == (
+                "Order 1 accepted: FILLED — Buy 10 AAPL Market take profit $195.00 stop loss $185.00 Day; "
+                "filled 10 @ $190.10")
+            assert [(o.type.value, o.parent_id, o.oco_id) for o in mk.broker.orders(status="open")] == [
+                ("LIMIT", 1, 3), ("STOP", 1, 2)]
+            t.take_profit.value = t.stop_loss.value = ""
+            t.side.value, t.type.value = "BUY", "TRAILING_STOP"
+            await t.settle()
+            assert t.trail.layout.display is None and t.stop.layout.display == "none"
+            assert t.submit_button.disabled  # a trailing stop needs its trail
+            t.trail.value = "2.5%"
+            await t.settle()
+            # 10 x max(stop 194.75 (190.00 + 2.5 %), ask 190.10) x 1.05
+            assert text(t.summary.value, "papernb-ticket-estimate") == (
+                "Estimated cost $1,901.00 · reserves $2,044.88 · buying power after $96,054.12")
+            t.submit_button.click()
+            await mk.settle(t)
+            assert text(t.message.value, "papernb-ok") == (
+                "Order 4 accepted: PENDING — Buy 10 AAPL Trailing stop trail 2.5% (stop $194.75) Day")
+            t.type.value, t.stop.value, t.tif.value = "STOP", "200", "IOC"
+            await t.settle()
+            assert t.submit_button.disabled
+            assert text(t.summary.value, "papernb-ticket-estimate") == "IOC is for market and limit orders"
+            t.close()
+
+    asyncio.run(scenario())
