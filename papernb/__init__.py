@@ -9,6 +9,7 @@ from .backtest import BacktestResult, backtest, compare_fills
 from .config import Commission, EngineConfig
 from .engine import (
     Account,
+    Alert,
     Engine,
     Fill,
     Order,
@@ -37,7 +38,9 @@ from .errors import (
     OrderNotOpen,
     PaperError,
     ReplaceRefused,
+    UnknownAlert,
     UnknownOrder,
+    UnknownTrip,
 )
 from .quote import Quote
 from .session import Session, connect
@@ -53,6 +56,7 @@ def dashboard(session_or_broker: object, **kwargs: object) -> object:
 
 __all__ = [
     "Account",
+    "Alert",
     "BacktestResult",
     "Engine",
     "Fill",
@@ -84,7 +88,9 @@ __all__ = [
     "Quote",
     "ReplaceRefused",
     "Session",
+    "UnknownAlert",
     "UnknownOrder",
+    "UnknownTrip",
     "__version__",
     "backtest",
     "compare_fills",

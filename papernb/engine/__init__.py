@@ -13,6 +13,7 @@ from .account import Account
 from .engine import Engine
 from .model import (
     TRANSITIONS,
+    Alert,
     Estimate,
     Fill,
     Order,
@@ -26,5 +27,5 @@ from .model import (
     TimeInForce,
 )
 
-__all__ = ["TRANSITIONS", "Account", "Engine", "Estimate", "Fill", "Order", "OrderStatus", "OrderType",
+__all__ = ["TRANSITIONS", "Account", "Alert", "Engine", "Estimate", "Fill", "Order", "OrderStatus", "OrderType",
            "OrderView", "PositionView", "RoundTrip", "Side", "Snapshot", "TimeInForce"]
