@@ -55,7 +55,16 @@ def test_unknown_symbol_ticket_says_no_quote(tmp_path):
             t = OrderTicket(mk.broker)
             t.symbol.value = "MSFT"
             await t.settle()
-            assert text(t.summary.value, "papernb-ticket-quote") == "No quote for MSFT yet."
+            assert text(t.summary.value, "papernb-ticket-quote") == "No quotes for MSFT: the feed carries no symbols yet"
+            for i, sym in enumerate(("AAPL", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "SPY")):
+                mk.quote(sym, bid=99.9 + i, ask=100.1 + i, last=100.0 + i)
+            mk.refresh()
+            assert t.symbol.options == ("AAPL", "AMZN", "GOOGL", "META", "NVDA", "SPY", "TSLA")  # suggested
+            assert text(t.summary.value, "papernb-ticket-quote") == (
+                "No quotes for MSFT: the feed carries AAPL, AMZN, GOOGL, META, NVDA, SPY, … (7 symbols)")
+            t.symbol.value = "AAPL"
+            await t.settle()
+            assert text(t.summary.value, "papernb-ticket-quote").startswith("AAPL · bid $99.90")
             t.close()
 
     asyncio.run(scenario())
