@@ -265,11 +265,12 @@ async def _wait_for_book(view: AppView) -> None:
 
 
 async def _watch(session: Any, heartbeat: Any, dash: Any) -> None:
-    """Release the book when the page stops pinging (closed tab, crashed browser)."""
+    """Release the book when the page says goodbye (closed, reloaded) or stops pinging (crashed browser)."""
     while not session.closed:
-        await asyncio.sleep(1.0)
-        if heartbeat.seconds_since_ping() > PAGE_GONE_AFTER:
-            log.info("page gone (no heartbeat for %.0f s): closing %r", heartbeat.seconds_since_ping(), session)
+        await asyncio.sleep(0.25)
+        if heartbeat.gone or heartbeat.seconds_since_ping() > PAGE_GONE_AFTER:
+            why = "it said goodbye" if heartbeat.gone else f"no heartbeat for {heartbeat.seconds_since_ping():.0f} s"
+            log.info("page gone (%s): closing %r", why, session)
             try:
                 close = getattr(dash, "close", None)
                 if close is not None:

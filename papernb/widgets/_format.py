@@ -193,6 +193,23 @@ CSS = """
   .papernb-table th, .papernb-table td { padding: 3px 4px; }
   .papernb-metric { min-width: 90px; }
   .papernb-middle > .widget-box { flex: 1 1 100% !important; margin: 0 !important; }
+  .papernb-order-cells { grid-template-columns: 28px 58px 36px 40px 72px 1fr; }
+  .papernb-order-cells .papernb-col-filled, .papernb-order-cells .papernb-col-type,
+  .papernb-order-cells .papernb-col-stop, .papernb-order-cells .papernb-col-tif,
+  .papernb-order-cells .papernb-col-review, .papernb-order-head .papernb-col-holds { display: none; }
+  .papernb-order-cells .papernb-col-holds { grid-column: 1 / -1; color: #57606a; }
+  .papernb-order-row .widget-hbox { flex-wrap: wrap; }
+  .papernb-history-table .papernb-col-id, .papernb-history-table .papernb-col-filled,
+  .papernb-history-table .papernb-col-type, .papernb-history-table .papernb-col-limit,
+  .papernb-history-table .papernb-col-stop, .papernb-history-table .papernb-col-tif,
+  .papernb-history-table .papernb-col-reason, .papernb-history-table .papernb-col-avg,
+  .papernb-trips .papernb-col-entry, .papernb-trips .papernb-col-exit,
+  .papernb-trips .papernb-col-return, .papernb-trips .papernb-col-held, .papernb-trips .papernb-col-mfe,
+  .papernb-trips .papernb-col-mae, .papernb-trips .papernb-col-direction, .papernb-trips .papernb-col-qty,
+  .papernb-tags-table th:nth-child(4), .papernb-tags-table td:nth-child(4), .papernb-tags-table th:nth-child(5),
+  .papernb-tags-table td:nth-child(5), .papernb-tags-table th:nth-child(6), .papernb-tags-table td:nth-child(6),
+  .papernb-alerts-table .papernb-col-set { display: none; }
+  .papernb-trips .papernb-col-note { min-width: 0; }
 }
 </style>
 """

@@ -14,7 +14,9 @@ from ._format import esc, label, money, price
 
 __all__ = ["PendingOrders"]
 
-_HEAD = ("Id", "Symbol", "Side", "Qty", "Filled", "Type", "Limit", "Stop", "TIF", "Status", "Holds", "Review")
+_HEAD = (("id", "Id"), ("symbol", "Symbol"), ("side", "Side"), ("qty", "Qty"), ("filled", "Filled"), ("type", "Type"),
+         ("limit", "Limit"), ("stop", "Stop"), ("tif", "TIF"), ("status", "Status"), ("holds", "Holds"),
+         ("review", "Review"))
 _HAS_LIMIT = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 _HAS_STOP = (OrderType.STOP, OrderType.STOP_LIMIT)
 
@@ -196,7 +198,7 @@ class PendingOrders(Panel):
     def _build(self) -> list[widgets.Widget]:
         self.rows: dict[int, _OrderRow] = {}
         title = widgets.HTML('<div class="papernb-title">Pending orders</div>')
-        head = "".join(f"<span>{esc(h)}</span>" for h in _HEAD)
+        head = "".join(f'<span class="papernb-col-{k}">{esc(h)}</span>' for k, h in _HEAD)
         self.header = widgets.HTML(f'<div class="papernb-order-cells papernb-order-head">{head}</div>')
         self.empty = widgets.HTML('<div class="papernb-empty">No pending orders.</div>')
         self.body = widgets.VBox()
