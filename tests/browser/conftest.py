@@ -68,13 +68,6 @@ class Quotes:
             pool.submit(asyncio.run, go()).result(timeout=30)
 
 
-def _pythonpath() -> str:
-    """This checkout first, so the Voila kernels import the papernb under test (not another install)."""
-    root = str(Path(__file__).resolve().parents[2])
-    rest = os.environ.get("PYTHONPATH")
-    return root + (os.pathsep + rest if rest else "")
-
-
 class App:
     """One Voila server on a free port with its own book, account and Redis database."""
 
@@ -83,7 +76,7 @@ class App:
         self.book = tmp / "app.duckdb"
         self.log = open(tmp / "voila.log", "w")  # noqa: SIM115 - closed in stop()
         env = dict(os.environ, PAPERNB_DB=str(self.book), PAPERNB_FEED="redis", PAPERNB_REDIS_URL=redis_url,
-                   PAPERNB_ACCOUNT=account, PAPERNB_HOME=str(tmp / "home"), PYTHONPATH=_pythonpath())
+                   PAPERNB_ACCOUNT=account, PAPERNB_HOME=str(tmp / "home"))
         self.proc = subprocess.Popen(voila_command(self.port), env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}/"
         deadline = time.monotonic() + 60
