@@ -100,6 +100,14 @@ def label(enum_value: object) -> str:
     return text.replace("_", " ").capitalize().replace("Stop limit", "Stop-limit")
 
 
+def some_symbols(symbols: Sequence[str], n: int = 6) -> str:
+    """``AAPL, MSFT, NVDA, … (10 symbols)``; "no symbols yet" when there are none."""
+    if not symbols:
+        return "no symbols yet"
+    head = ", ".join(symbols[:n])
+    return head if len(symbols) <= n else f"{head}, … ({len(symbols)} symbols)"
+
+
 Cell = tuple[str, str]  # (escaped html, extra css classes)
 
 

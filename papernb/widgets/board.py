@@ -22,7 +22,7 @@ from ..broker import Alert, Snapshot
 from ..errors import InvalidInput, PaperError
 from ..quote import Quote, normalize_symbol
 from ._base import Panel, message_html, parse_price
-from ._format import DASH, clock, price
+from ._format import DASH, clock, price, some_symbols
 from .table import DataTable
 
 __all__ = ["QuoteBoard", "quote_cells"]
@@ -217,7 +217,7 @@ class QuoteBoard(Panel):
             return
         carried = self.broker.feed_symbols()
         note = "" if sym in carried or self.broker.quote(sym) is not None else \
-            f"; no quotes for {sym} yet: the feed carries {_some(carried)}"
+            f"; no quotes for {sym} yet: the feed carries {some_symbols(carried)}"
 
         def done(result: Any, error: str | None) -> None:
             if error is not None:
@@ -305,11 +305,3 @@ def describe_alert(a: Alert) -> str:
     if a.below is not None:
         parts.append(f"below {price(a.below)}")
     return f"{a.symbol} {' or '.join(parts)}"
-
-
-def _some(symbols: list[str], n: int = 6) -> str:
-    """``AAPL, MSFT, NVDA, ... (10 symbols)``; "no symbols yet" when empty."""
-    if not symbols:
-        return "no symbols yet"
-    head = ", ".join(symbols[:n])
-    return head if len(symbols) <= n else f"{head}, … ({len(symbols)} symbols)"

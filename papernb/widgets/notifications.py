@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,14 @@ import traitlets
 
 from ..broker import AlertUpdate, OrderUpdate, Snapshot
 from ._base import Panel
-from ._format import clock, esc, label, price
+from ._format import _NY, clock, esc, label, price
 from .banner import feed_status
 
 __all__ = ["Notifications", "Toasts", "describe_update"]
 
 _HERE = Path(__file__).resolve().parent
+_EVENTS = {"FILLED": "filled", "PARTIALLY_FILLED": "partially_filled", "REJECTED": "rejected", "EXPIRED": "expired",
+           "CANCELLED": "cancelled"}  # an order's status -> the update that brought it there
 _ESM = (_HERE / "toasts.js").read_text()
 _NS = 1_000_000_000
 
@@ -78,7 +81,11 @@ def describe_update(update: Any) -> tuple[str, str] | None:
 
 
 class Notifications(Panel):
-    """The day's notifications (newest first) and their toasts; ``items`` holds (ts ns, level, text)."""
+    """The day's notifications (newest first) and their toasts; ``items`` holds (ts ns, level, text).
+
+    A page opened mid-day starts the list with the day's orders so far (fills, rejections, expiries, the
+    engine's cancels); alerts and feed changes from before it opened are not kept anywhere to show.
+    """
 
     css_class = "papernb-notifications"
     max_items = 500
@@ -98,8 +105,26 @@ class Notifications(Panel):
         self._feed_was_live = False
         self._drawn: tuple[int, int] | None = None
         self._listen_events(self._on_update)
+        self._seed()
         title = widgets.HTML('<div class="papernb-title">Notifications</div>')
         return [title, self.toasts, self.list] if self._toasts_inside else [title, self.list]
+
+    def _seed(self) -> None:
+        """The day so far, for a page opened (or reloaded) mid-day: today's fills, rejections, expiries and
+        the engine's cancels from the order list (in the list only: old news makes no toast)."""
+        now = self.broker.now()
+        if not now:
+            return
+        day = datetime.fromtimestamp(now / 1e9, UTC).astimezone(_NY)
+        midnight = int(datetime(day.year, day.month, day.day, tzinfo=_NY).timestamp()) * _NS
+        past = []
+        for o in self.broker.orders():
+            event = _EVENTS.get(o.status.value)
+            if event is not None and o.updated_at >= midnight:
+                said = describe_update(OrderUpdate(event, o, 0, o.updated_at))
+                if said is not None:
+                    past.append((o.updated_at, *said))
+        self.items = sorted(past, key=lambda item: item[0])[-self.max_items:]
 
     def _on_update(self, update: Any) -> None:
         said = describe_update(update)

@@ -66,23 +66,19 @@ class DataTable(anywidget.AnyWidget):
         r = self._rows.get(key)
         return None if r is None else dict(r)
 
-    def update(self, rows: Iterable[tuple[str, dict[str, Cell]]], *, row_css: dict[str, str] | None = None,
-               partial: bool = False) -> bool:
+    def update(self, rows: Iterable[tuple[str, dict[str, Cell]]], *, row_css: dict[str, str] | None = None) -> bool:
         """Show ``rows`` ((key, {column: cell}) in order) and send what changed in one message.
 
-        ``partial=True`` changes only the rows given (their cells may be a subset) and keeps the
-        others and the order.  Returns True when a message was sent.
+        ``row_css`` gives rows extra classes (a selected row).  Returns True when a message was sent.
         """
         cols = {c[0] for c in self.columns}
         changed: dict[str, dict[str, list]] = {}
-        new_rows: dict[str, dict[str, tuple]] = dict(self._rows) if partial else {}
-        order: list[str] = list(self._order) if partial else []
+        new_rows: dict[str, dict[str, tuple]] = {}
+        order: list[str] = []
         for key, cells in rows:
             key = str(key)
             old = self._rows.get(key)
-            if partial and old is None:
-                continue
-            merged = dict(old) if (partial and old is not None) else {}
+            merged: dict[str, tuple] = {}
             diff: dict[str, list] = {}
             for col, cell in cells.items():
                 if col not in cols:
@@ -92,8 +88,7 @@ class DataTable(anywidget.AnyWidget):
                 if old is None or old.get(col) != cell:
                     diff[col] = list(cell)
             new_rows[key] = merged
-            if not partial:
-                order.append(key)
+            order.append(key)
             if diff:
                 changed[key] = diff
         row_changes: dict[str, str] = {}

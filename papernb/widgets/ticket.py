@@ -12,7 +12,7 @@ from ..broker import OrderStatus, OrderType, OrderView, Side, Snapshot, TimeInFo
 from ..errors import InvalidOrder, PaperError
 from ..quote import normalize_symbol
 from ._base import Panel, parse_price, parse_qty
-from ._format import esc, label, money, price
+from ._format import esc, label, money, price, some_symbols
 
 __all__ = ["OrderTicket"]
 
@@ -139,7 +139,7 @@ class OrderTicket(Panel):
             carried = self._options or tuple(self.broker.feed_symbols())
             if sym not in carried:
                 return (f'<span class="papernb-error papernb-unknown-symbol">No quotes for {esc(sym)}: the feed '
-                        f'carries {esc(_some(carried))}</span>'), None
+                        f'carries {esc(some_symbols(carried))}</span>'), None
             return f'<span class="papernb-muted">No quote for {esc(sym)} yet.</span>', None
         parts = [f'<b class="papernb-sym">{esc(sym)}</b>',
                  f'bid <span class="papernb-quote-bid">{esc(price(q.bid))}</span>',
@@ -245,12 +245,6 @@ def _sentence(text: str) -> str:
     text = text.strip()
     return text[:1].upper() + text[1:] if text else text
 
-
-def _some(symbols: tuple[str, ...] | list[str], n: int = 6) -> str:
-    if not symbols:
-        return "no symbols yet"
-    head = ", ".join(symbols[:n])
-    return head if len(symbols) <= n else f"{head}, … ({len(symbols)} symbols)"
 
 
 def describe_result(o: OrderView) -> str:

@@ -54,13 +54,20 @@ def test_orders_from_python_rejections_expiries_and_engine_cancels_notify_but_yo
             await mk.broker.close("AAPL")  # cancels the sell that held the shares, then sells
             mk.refresh()
             await mk.settle(notes)
-            assert _notes(notes) == [
+            day = [
                 ("ok", "Filled: Buy 5 AAPL @ $190.10 (order 1)"),
                 ("error", "Rejected: Buy 1 ZZZ market (order 2): no quote for ZZZ"),
                 ("warn", "Cancelled: Sell 5 AAPL limit (order 4): cancelled to close the position"),
                 ("ok", "Filled: Sell 5 AAPL @ $189.90 (order 5)"),
             ]
+            assert _notes(notes) == day
+            later = Notifications(mk.broker)  # a page opened (or reloaded) later: the day so far, no toasts
+            toasts = UpdateCounter(later.toasts)
+            mk.refresh()
+            assert _notes(later) == day and toasts.count == 0
+            assert [t for t, _, _ in later.items] == sorted(t for t, _, _ in later.items)
             notes.close()
+            later.close()
 
     asyncio.run(scenario())
 
