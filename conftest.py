@@ -13,3 +13,8 @@ def pytest_configure(config: object) -> None:
     os.environ["PAPERNB_DB"] = os.path.join(tmp, "book.duckdb")
     os.environ.setdefault("PAPERNB_FEED", "sim")
     os.environ.pop("PAPERNB_REDIS_URL", None)
+    # and the processes the tests start (Voila and nbval kernels, CLI subprocesses) import this
+    # checkout's papernb first, not another install of it (an editable install of another worktree)
+    root = os.path.dirname(os.path.abspath(__file__))
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
+    os.environ["PYTHONPATH"] = os.pathsep.join([root, *rest])

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""UI under load (issue 4 §5): comm messages per panel, kernel CPU, quote -> on-screen latency.
+"""UI under load (issue 4 §5, issue 13 §8): comm messages per panel, kernel CPU, quote -> on-screen latency.
 
 Setup: a real redis-server on a free loopback port; a separate *publisher process*
 (RedisPublisher, the same Lua batch publish as ``papernb feed``) sends ``--rate``
@@ -8,7 +8,8 @@ holds ``--positions`` positions (market buys) and ``--pending`` resting limit bu
 below the market (they never fill).
 
 A (headless, the session in this process): ``pn.connect(feed="redis")`` + the full
-``pn.dashboard(session)`` on this process's asyncio loop.  There is no Jupyter kernel,
+``pn.dashboard(session)`` on this process's asyncio loop, quote board included (the account never
+set a watchlist, so the board shows every symbol the feed carries: ``--symbols`` rows).  There is no Jupyter kernel,
 so every widget comm is ipywidgets' DummyComm; ``Widget._send`` is wrapped to count each
 outgoing message by the panel owning the widget and to ``json.dumps`` it (roughly what
 the kernel's session would serialise).  Figures: messages/s per panel (target <= 4),
@@ -22,8 +23,8 @@ real Voila app (``papernb.app.voila_command``) serves it with ``PAPERNB_FEED=red
 and Debian's Chromium opens it via Playwright.  With the background load running (the
 probe symbol excluded from it), the bench publishes a distinctive last price for one
 held symbol, over and over, and a MutationObserver in the page records ``Date.now()``
-when the probe row's ``papernb-col-last`` cell shows it (and at the next animation frame,
-i.e. when it is painted).  Latency = that time - wall time just before the publish.
+when the probe row's ``papernb-col-last`` cell shows it in the positions panel (and at the
+next animation frame, i.e. when it is painted), and when the quote board's row shows it.  Latency = that time - wall time just before the publish.
 Also printed: the real Voila kernel's CPU over the sampling window (from /proc), and
 comm messages/s that reached the browser over its websocket.
 
@@ -63,7 +64,8 @@ sys.path.insert(0, str(ROOT))
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
-PANELS = ("banner", "ticket", "pending", "positions", "history", "journal", "chart")
+PANELS = ("banner", "board", "ticket", "pending", "positions", "history", "journal", "chart", "notifications",
+          "export")
 CLK = os.sysconf("SC_CLK_TCK")
 
 
@@ -299,6 +301,9 @@ class CommCounter:
             p = getattr(dash, name, None)
             if p is not None:
                 walk(p, name)
+        toasts = getattr(getattr(dash, "notifications", None), "toasts", None)
+        if toasts is not None:  # shown outside the tabs, but the notifications panel's
+            walk(toasts, "notifications")
         walk(dash, "dashboard")
 
     def reset(self) -> None:
@@ -376,7 +381,7 @@ async def headless(args: argparse.Namespace, url: str, tmp: Path, server_pid: in
                          batch_ms=args.batch_ms)
         await asyncio.sleep(args.warmup)
         q0, pub0, srv0, ref0 = hub.quotes, proc_cpu(pubp.proc.pid), proc_cpu(server_pid), session.published
-        eq0 = len(session.account._equity)
+        eq0 = len(session.account._a.equity)
         counter.reset()
         counter.active = timer.on = True
         w0, c0 = time.monotonic(), time.process_time()
@@ -384,7 +389,7 @@ async def headless(args: argparse.Namespace, url: str, tmp: Path, server_pid: in
         wall, cpu = time.monotonic() - w0, time.process_time() - c0
         counter.active = timer.on = False
         q1, pub1, srv1, ref1 = hub.quotes, proc_cpu(pubp.proc.pid), proc_cpu(server_pid), session.published
-        eq_points = len(session.account._equity) - eq0
+        eq_points = len(session.account._a.equity) - eq0
         pubp.stop()
         health = hub.health()
         return {"wall": wall, "cpu": cpu, "quotes": q1 - q0, "publisher_cpu": pub1 - pub0,
@@ -393,7 +398,7 @@ async def headless(args: argparse.Namespace, url: str, tmp: Path, server_pid: in
                 "timer_n": dict(timer.n), "positions": len(snap.positions), "open_orders": len(snap.open_orders),
                 "dropped": health.dropped, "gaps": health.gaps, "pub": pubp.describe(),
                 "max_widget": max(counter.per_widget.values(), default=0), "eq_points": eq_points,
-                "ticket_symbol": dash.ticket.symbol.value}
+                "ticket_symbol": dash.ticket.symbol.value, "board_rows": len(dash.board.table.row_keys)}
     finally:
         if pubp is not None and pubp.proc.poll() is None:
             pubp.stop()
@@ -479,10 +484,10 @@ async def aging(args: argparse.Namespace) -> list[tuple[str, str, float, float]]
         place_orders(s.account, args.symbols, args.positions, args.pending)
         d = dashboard(s)
         a = s.account
-        first, last = a._equity[0], a._equity[-1]
+        first, last = a._a.equity[0], a._a.equity[-1]
         for n_pts, label_ in ((0, "fresh"), (23_400, "6.5 h"), (86_400, "24 h")):
-            a._equity = [first] + [(last[0] - (n_pts - k) * 1_000_000_000, last[1] + (k % 97) * 100)
-                                   for k in range(n_pts)] + [last]
+            a._a.equity = [first] + [(last[0] - (n_pts - k) * 1_000_000_000, last[1] + (k % 97) * 100)
+                                     for k in range(n_pts)] + [last]
             snap = a.snapshot()
 
             def chart(snap: Any = snap) -> None:
@@ -494,10 +499,10 @@ async def aging(args: argparse.Namespace) -> list[tuple[str, str, float, float]]
                 d.journal._key = None
                 d.journal.render(snap)
 
-            size = f"{len(a._equity):,} equity pts ({label_})"
+            size = f"{len(a._a.equity):,} equity pts ({label_})"
             rows.append(("chart render (equity_history + thin)", size, _ms(chart), 1.0 / d.chart.interval))
             rows.append(("journal render (trades + stats)", size, _ms(journal), 1.0 / d.journal.stats_interval))
-        a._equity = [first, last]
+        a._a.equity = [first, last]
         for m in (1_000, 5_000):
             while len(a.orders(status=None)) < m:
                 o = a.buy(symbols(args.symbols)[-1], 1, limit="1.00", tif="gtc")
@@ -552,30 +557,36 @@ def prepare_book(path: Path, account: str, args: argparse.Namespace) -> tuple[in
 
 _OBSERVER = """
 (probe) => {
+  // the probe's last price as the positions panel and the quote board show it: when each text first appeared
   window.__seen = {};
   window.__paint = {};
+  window.__board = {};
   window.__muts = 0;
-  let last = null;
-  const check = () => {
-    window.__muts++;
-    for (const tr of document.querySelectorAll('.papernb-positions tr')) {
-      const sym = tr.querySelector('.papernb-sym');
-      if (!sym || sym.textContent.trim() !== probe) continue;
-      const cell = tr.querySelector('.papernb-col-last');
-      const text = cell ? cell.textContent.trim() : null;
-      if (text !== null && text !== last) {
-        last = text;
-        if (!(text in window.__seen)) {
-          window.__seen[text] = Date.now();
-          requestAnimationFrame(() => { window.__paint[text] = Date.now(); });
+  const watch = (panel, seen, paint) => {
+    let last = null;
+    const check = () => {
+      if (paint) window.__muts++;
+      for (const tr of document.querySelectorAll(panel + ' tr')) {
+        const sym = tr.querySelector('.papernb-sym');
+        if (!sym || sym.textContent.trim() !== probe) continue;
+        const cell = tr.querySelector('.papernb-col-last');
+        const text = cell ? cell.textContent.trim() : null;
+        if (text !== null && text !== last) {
+          last = text;
+          if (!(text in seen)) {
+            seen[text] = Date.now();
+            if (paint) requestAnimationFrame(() => { paint[text] = Date.now(); });
+          }
         }
+        return;
       }
-      return;
-    }
+    };
+    const root = document.querySelector(panel) || document.body;
+    new MutationObserver(check).observe(root, {subtree: true, childList: true, characterData: true});
+    check();
   };
-  const root = document.querySelector('.papernb-positions') || document.body;
-  new MutationObserver(check).observe(root, {subtree: true, childList: true, characterData: true});
-  check();
+  watch('.papernb-positions', window.__seen, window.__paint);
+  watch('.papernb-board', window.__board, null);
 }
 """
 
@@ -644,7 +655,9 @@ async def browser(args: argparse.Namespace, url: str, tmp: Path, server_pid: int
     port = free_port()
     log = open(tmp / "voila.log", "w")  # noqa: SIM115 - closed below
     env = dict(os.environ, PAPERNB_DB=str(book), PAPERNB_FEED="redis", PAPERNB_REDIS_URL=url,
-               PAPERNB_ACCOUNT="alice", PAPERNB_HOME=str(tmp / "home"))
+               PAPERNB_ACCOUNT="alice", PAPERNB_HOME=str(tmp / "home"),
+               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    # (the kernel imports this checkout's papernb, as the bench itself does)
     voila = subprocess.Popen(voila_command(port), env=env, stdout=log, stderr=subprocess.STDOUT,
                              preexec_fn=_die_with_parent)
     kernel_pids: list[int] = []
@@ -683,6 +696,7 @@ async def browser(args: argparse.Namespace, url: str, tmp: Path, server_pid: int
                 rnd = random.Random(11)
                 lat: list[float] = []
                 paint: list[float] = []
+                board_lat: list[float] = []
                 missed = 0
                 k0 = {pid: proc_cpu(pid) for pid in kernel_pids}
                 v0, s0, pub0 = proc_cpu(voila.pid), proc_cpu(server_pid), proc_cpu(pubp.proc.pid)
@@ -706,13 +720,17 @@ async def browser(args: argparse.Namespace, url: str, tmp: Path, server_pid: int
                         pt = await page.evaluate("t => window.__paint[t] || null", shown)
                         if pt:
                             paint.append(pt - t0)
+                        bt = await page.evaluate("t => window.__board[t] || null", shown)
+                        if bt:
+                            board_lat.append(bt - t0)
                     except Exception:
                         missed += 1
                     await asyncio.sleep(rnd.uniform(0.15, 0.45))  # decorrelate from the refresh phase
                 wall = time.monotonic() - w0
                 ws.active = False
                 res.update(
-                    wall=wall, lat=lat, paint=paint, missed=missed,
+                    wall=wall, lat=lat, paint=paint, board_lat=board_lat, missed=missed,
+                    board_rows=await page.locator(".papernb-board .papernb-board-row").count(),
                     kernel_cpu=sum(proc_cpu(pid) - k0[pid] for pid in kernel_pids),
                     voila_cpu=proc_cpu(voila.pid) - v0, server_cpu=proc_cpu(server_pid) - s0,
                     publisher_cpu=proc_cpu(pubp.proc.pid) - pub0, kernel_pids=kernel_pids,
@@ -750,6 +768,11 @@ def print_browser(r: dict[str, Any], args: argparse.Namespace) -> None:
           f"min {min(lat):5.0f}   max {max(lat):5.0f}   mean {statistics.fmean(lat):5.0f} ms   [target p99 < 1500 ms]")
     if paint:
         print(f"  painted (next animation frame): p50 {statistics.median(paint):6.0f} ms   p99 {pct(paint, 99):6.0f} ms")
+    blat = r.get("board_lat") or []
+    if blat:
+        print(f"  on the quote board ({r.get('board_rows')} rows): p50 {statistics.median(blat):6.0f} ms   "
+              f"p99 {pct(blat, 99):6.0f} ms   ({len(blat)} of {len(lat)} samples seen there; the board's "
+              f"cells are updated in place by one table widget)")
     print(f"  bound by the refresh: a snapshot every {1000 / args.refresh_hz:.0f} ms, so the expected wait is "
           f"~{500 / args.refresh_hz:.0f} ms on average and <= {1000 / args.refresh_hz:.0f} ms plus transport")
     wall = r["wall"]
@@ -825,6 +848,10 @@ def main() -> int:
             worst = max(rates, key=rates.get)
             summary.append(f"1. comm messages per panel (headless count): max {rates[worst]:.2f}/s ({worst})"
                            "   target <= 4/s")
+            board_ms = r["timer"].get("render papernb-board", 0.0)
+            summary.append(f"1b. quote board ({r['board_rows']} symbols): {rates.get('board', 0):.2f} msgs/s, "
+                           f"{r['bytes'].get('board', 0) / r['wall'] / 1024:.1f} KB/s, its render "
+                           f"{board_ms / r['wall'] * 100:.1f}% of a core")
             summary.append(f"2. kernel CPU, headless session process: {r['cpu'] / r['wall'] * 100:.1f}% of one core"
                            "   target < 50%")
         if args.skip_browser:
@@ -845,6 +872,9 @@ def main() -> int:
                 summary.append(f"3. quote -> on-screen latency: p50 {statistics.median(b['lat']):.0f} ms, "
                                f"p99 {pct(b['lat'], 99):.0f} ms ({len(b['lat'])} samples, {b['missed']} missed)"
                                "   target p99 < 1500 ms")
+                if b.get("board_lat"):
+                    summary.append(f"3b. on the quote board: p50 {statistics.median(b['board_lat']):.0f} ms, "
+                                   f"p99 {pct(b['board_lat'], 99):.0f} ms ({len(b['board_lat'])} samples)")
         if not args.skip_aging:
             print_aging(asyncio.run(aging(args)))
         if summary:

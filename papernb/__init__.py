@@ -9,6 +9,7 @@ from .backtest import BacktestResult, backtest, compare_fills
 from .config import Commission, EngineConfig
 from .engine import (
     Account,
+    Alert,
     Engine,
     Fill,
     MarketState,
@@ -39,7 +40,9 @@ from .errors import (
     OrderNotOpen,
     PaperError,
     ReplaceRefused,
+    UnknownAlert,
     UnknownOrder,
+    UnknownTrip,
 )
 from .money import Price, to_tick
 from .quote import Quote
@@ -57,6 +60,7 @@ def dashboard(session_or_broker: object, **kwargs: object) -> object:
 
 __all__ = [
     "Account",
+    "Alert",
     "BacktestResult",
     "Engine",
     "Fill",
@@ -91,7 +95,9 @@ __all__ = [
     "Quote",
     "ReplaceRefused",
     "Session",
+    "UnknownAlert",
     "UnknownOrder",
+    "UnknownTrip",
     "__version__",
     "backtest",
     "compare_fills",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import html
 import logging
 import os
@@ -150,10 +151,105 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise PaperError("papernb app needs Voila: pip install 'papernb[app]'")
     port = args.port or _free_port()
     print(f"papernb app on http://127.0.0.1:{port}/  (Ctrl-C to stop; logs in {log_dir()})", flush=True)
+    return serve(voila_command(port, no_browser=args.no_browser), env)
+
+
+#: seconds Voila gets to shut down after SIGTERM/SIGINT before it (and what is left of its kernels) is killed
+STOP_GRACE = 2.5
+
+
+def serve(cmd: list[str], env: dict[str, str]) -> int:
+    """Run Voila as a child until it exits, or until this process is told to stop.
+
+    SIGTERM, SIGINT (Ctrl-C) and SIGHUP are forwarded to Voila, which shuts its kernels down;
+    whatever still runs :data:`STOP_GRACE` seconds later (Voila, a kernel holding the book) is
+    killed, so the port and the book are free within about 5 seconds.  Voila runs in its own
+    session, so a Ctrl-C in the terminal reaches it only through here (once, not twice).
+    Returns Voila's exit code, or 130 when stopped by a signal.
+    """
+    import signal
+    import time
+
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    stopping: dict[str, Any] = {"signal": None, "at": 0.0, "family": []}
+
+    def stop(signum: int, _frame: Any) -> None:
+        if stopping["signal"] is None:
+            stopping["signal"], stopping["at"] = signum, time.monotonic()
+            stopping["family"] = _descendants(proc.pid)  # its kernels: they outlive a killed Voila
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+
+    handled = [s for s in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {s: signal.signal(s, stop) for s in handled}
     try:
-        return subprocess.call(voila_command(port, no_browser=args.no_browser), env=env)
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                code = proc.wait(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                if stopping["signal"] is not None and time.monotonic() - stopping["at"] > STOP_GRACE:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+        if stopping["signal"] is not None:
+            _finish(stopping["family"], deadline=stopping["at"] + STOP_GRACE + 1.5)
+            log.info("papernb app stopped by signal %s", stopping["signal"])
+            return 130
+        return code
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process under ``pid`` (Linux /proc; elsewhere none are known)."""
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    kids = [int(k) for k in f.read().split()]
+            except (OSError, ValueError):
+                continue
+            out.extend(kids)
+            todo.extend(kids)
+    return out
+
+
+def _finish(pids: list[int], deadline: float) -> None:
+    """Voila is gone: give its kernels until ``deadline`` to go after a SIGTERM, then kill them."""
+    import signal
+    import time
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        try:  # a zombie is gone for our purposes (its locks and sockets are released)
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return True
+
+    left = [p for p in pids if alive(p)]
+    for p in left:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(p, signal.SIGTERM)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = [p for p in left if alive(p)]
+    for p in left:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(p, signal.SIGKILL)
 
 
 def _check_service(url: str, token: str | None) -> None:
@@ -289,11 +385,12 @@ async def _wait_for_book(view: AppView) -> None:
 
 
 async def _watch(session: Any, heartbeat: Any, dash: Any) -> None:
-    """Release the book when the page stops pinging (closed tab, crashed browser)."""
+    """Release the book when the page says goodbye (closed, reloaded) or stops pinging (crashed browser)."""
     while not session.closed:
-        await asyncio.sleep(1.0)
-        if heartbeat.seconds_since_ping() > PAGE_GONE_AFTER:
-            log.info("page gone (no heartbeat for %.0f s): closing %r", heartbeat.seconds_since_ping(), session)
+        await asyncio.sleep(0.25)
+        if heartbeat.gone or heartbeat.seconds_since_ping() > PAGE_GONE_AFTER:
+            why = "it said goodbye" if heartbeat.gone else f"no heartbeat for {heartbeat.seconds_since_ping():.0f} s"
+            log.info("page gone (%s): closing %r", why, session)
             try:
                 close = getattr(dash, "close", None)
                 if close is not None:

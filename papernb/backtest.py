@@ -168,6 +168,22 @@ class BacktestContext(Account):
         self._running_check()
         super().reset(cash)
 
+    def set_watchlist(self, symbols: Any) -> list[str]:
+        self._running_check()
+        return super().set_watchlist(symbols)
+
+    def annotate(self, *args: Any, **kwargs: Any) -> Any:
+        self._running_check()
+        return super().annotate(*args, **kwargs)
+
+    def alert(self, *args: Any, **kwargs: Any) -> Any:
+        self._running_check()
+        return super().alert(*args, **kwargs)
+
+    def remove_alert(self, alert_id: Any) -> Any:
+        self._running_check()
+        return super().remove_alert(alert_id)
+
 
 @dataclass
 class BacktestResult:

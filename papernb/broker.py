@@ -26,7 +26,17 @@ service and the event that changes what it reads:
 | ``market_state()`` | ``GET /v1/market`` | (none: the calendar at server time) |
 | ``now()`` | (server time in every answer) | |
 | ``subscribe(cb)`` | ``GET /v1/events`` | ``event: account`` |
-| ``subscribe_events(cb)`` | ``GET /v1/events`` | ``event: order`` with {"event", "order"} |
+| ``subscribe_events(cb)`` | ``GET /v1/events`` | ``event: order`` with {"event", "order"}; ``event: alert`` with {"event", "alert"} |
+| ``close(symbol)`` | ``DELETE /v1/positions/{symbol}`` | order: cancelled (closing side) + accepted / filled |
+| ``close_all()`` | ``DELETE /v1/positions`` | order: as ``close`` for each position |
+| ``cancel_all()`` | ``DELETE /v1/orders`` | order: cancelled |
+| ``reset(cash)`` | ``POST /v1/account/reset`` | order: cancelled; account (new epoch) |
+| ``watchlist()`` / ``set_watchlist(symbols)`` | ``GET`` / ``PUT /v1/watchlist`` | ``event: watchlist`` |
+| ``feed_symbols()`` | ``GET /v1/symbols`` | quotes (mirror) |
+| ``trades(tag, symbol, since, until)`` / ``stats(...)`` | ``GET /v1/trades?tag=&symbol=&since=&until=`` / ``/v1/stats?...`` | order: filled; ``event: trade`` |
+| ``annotate(trip_id, note, tags)`` | ``PATCH /v1/trades/{id}`` | ``event: trade`` (the round trip) |
+| ``alert(symbol, above, below)`` / ``alerts()`` / ``remove_alert(id)`` | ``POST`` / ``GET /v1/alerts``, ``DELETE /v1/alerts/{id}`` | ``event: alert``: set / removed / triggered |
+| ``export(name)`` | ``GET /v1/export/{name}`` (``orders.csv`` ... ``workbook.xlsx``) | (none: built on request) |
 
 Order types (the quant's toolkit): ``submit`` takes ``type`` ``trailing_stop`` with ``trail`` (dollars)
 or ``trail_pct`` (percent), ``take_profit`` / ``stop_loss`` (a bracket: the children are placed when
@@ -45,8 +55,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .engine import Account
-from .engine.events import STREAM_NAMES, Event, OrderEvent
+from .engine.events import ALERT_STREAM_NAMES, STREAM_NAMES, AlertEvent, Event, OrderEvent
 from .engine.model import (
+    Alert,
     Estimate,
     Fill,
     MarketState,
@@ -65,9 +76,9 @@ from .quote import Quote, normalize_symbol
 if TYPE_CHECKING:
     from .feed.hub import FeedHealth
 
-__all__ = ["Broker", "Estimate", "Fill", "LocalBroker", "MarketState", "OrderRequest", "OrderStatus", "OrderType",
-           "OrderUpdate", "OrderView",
-           "PositionView", "RoundTrip", "Side", "Snapshot", "TimeInForce"]
+__all__ = ["Alert", "AlertUpdate", "Broker", "Estimate", "Fill", "LocalBroker", "MarketState", "OrderRequest",
+           "OrderStatus", "OrderType", "OrderUpdate", "OrderView", "PositionView", "RoundTrip", "Side", "Snapshot",
+           "TimeInForce"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,17 @@ class OrderUpdate:
 
     event: str
     order: OrderView
+    seq: int
+    ts: int
+
+
+@dataclass(frozen=True)
+class AlertUpdate:
+    """One change of one price alert: ``event`` is ``set``, ``removed`` or ``triggered`` (the alert as it
+    stands after it: a triggered alert has the ``price`` and ``direction`` that fired it)."""
+
+    event: str
+    alert: Alert
     seq: int
     ts: int
 
@@ -111,9 +133,11 @@ class Broker(Protocol):
 
     def fills(self) -> list[Fill]: ...
 
-    def trades(self) -> list[RoundTrip]: ...
+    def trades(self, *, tag: str | None = None, symbol: str | None = None, since: Any = None,
+               until: Any = None) -> list[RoundTrip]: ...
 
-    def stats(self) -> dict[str, Any]: ...
+    def stats(self, *, tag: str | None = None, symbol: str | None = None, since: Any = None,
+              until: Any = None) -> dict[str, Any]: ...
 
     def equity_history(self, max_points: int | None = None) -> list[tuple[int, Decimal]]: ...
 
@@ -132,7 +156,31 @@ class Broker(Protocol):
 
     def subscribe(self, callback: Callable[[Snapshot], None]) -> Callable[[], None]: ...
 
-    def subscribe_events(self, callback: Callable[[OrderUpdate], None]) -> Callable[[], None]: ...
+    def subscribe_events(self, callback: Callable[[OrderUpdate | AlertUpdate], None]) -> Callable[[], None]: ...
+
+    async def close(self, symbol: str) -> list[OrderView]: ...
+
+    async def close_all(self) -> list[OrderView]: ...
+
+    async def cancel_all(self) -> list[OrderView]: ...
+
+    async def reset(self, cash: Any = None) -> Snapshot: ...
+
+    def watchlist(self) -> list[str]: ...
+
+    async def set_watchlist(self, symbols: list[str]) -> list[str]: ...
+
+    def feed_symbols(self) -> list[str]: ...
+
+    async def annotate(self, trip_id: int, note: str | None = None, tags: list[str] | None = None) -> RoundTrip: ...
+
+    async def alert(self, symbol: str, above: Any = None, below: Any = None) -> Alert: ...
+
+    def alerts(self) -> list[Alert]: ...
+
+    async def remove_alert(self, alert_id: int) -> Alert: ...
+
+    def export(self, name: str) -> bytes: ...
 
 
 class LocalBroker:
@@ -143,11 +191,13 @@ class LocalBroker:
     """
 
     def __init__(self, account: Account, *, feed_health: Callable[[], FeedHealth],
-                 subscribe: Callable[[Callable[[Snapshot], None]], Callable[[], None]], simulated: bool) -> None:
+                 subscribe: Callable[[Callable[[Snapshot], None]], Callable[[], None]], simulated: bool,
+                 feed_symbols: Callable[[], list[str]] | None = None) -> None:
         self._acct = account
         self._engine = account.engine
         self._feed_health = feed_health
         self._subscribe = subscribe
+        self._feed_symbols = feed_symbols if feed_symbols is not None else self._engine.symbols
         self.account_name = account.name
         self.simulated = simulated
         self.stale_after = self._engine.config.stale_after
@@ -181,11 +231,13 @@ class LocalBroker:
     def fills(self) -> list[Fill]:
         return self._acct.fills()
 
-    def trades(self) -> list[RoundTrip]:
-        return self._acct.trades()
+    def trades(self, *, tag: str | None = None, symbol: str | None = None, since: Any = None,
+               until: Any = None) -> list[RoundTrip]:
+        return self._acct.trades(tag=tag, symbol=symbol, since=since, until=until)
 
-    def stats(self) -> dict[str, Any]:
-        return self._acct.stats()
+    def stats(self, *, tag: str | None = None, symbol: str | None = None, since: Any = None,
+              until: Any = None) -> dict[str, Any]:
+        return self._acct.stats(tag=tag, symbol=symbol, since=since, until=until)
 
     def equity_history(self, max_points: int | None = None) -> list[tuple[int, Decimal]]:
         return self._acct.equity_history(max_points)
@@ -217,15 +269,69 @@ class LocalBroker:
     def subscribe(self, callback: Callable[[Snapshot], None]) -> Callable[[], None]:
         return self._subscribe(callback)
 
-    def subscribe_events(self, callback: Callable[[OrderUpdate], None]) -> Callable[[], None]:
-        """Call ``callback(update)`` for every committed change of this account's orders, in order."""
+    def subscribe_events(self, callback: Callable[[OrderUpdate | AlertUpdate], None]) -> Callable[[], None]:
+        """Call ``callback(update)`` for every committed change of this account's orders (an
+        :class:`OrderUpdate`) and price alerts (an :class:`AlertUpdate`), in journal order."""
         name, engine = self.account_name, self._engine
 
         def on_events(events: list[Event]) -> None:
             for e in events:
-                if e.account == name and isinstance(e, OrderEvent):
+                if e.account != name:
+                    continue
+                if isinstance(e, OrderEvent):
                     stream = STREAM_NAMES.get(e.kind)
                     if stream is not None:
                         callback(OrderUpdate(stream, engine.order(name, e.order_id).view(), e.seq, e.ts))
+                elif isinstance(e, AlertEvent):
+                    al = engine.ledger.alerts.get(e.alert_id)
+                    if al is not None:
+                        callback(AlertUpdate(ALERT_STREAM_NAMES[e.kind], al.view(), e.seq, e.ts))
 
         return engine.subscribe(on_events)
+
+    # -- Broker v2: one-click commands, the trader's records, export ---------------------------------
+    async def close(self, symbol: str) -> list[OrderView]:
+        """Close the position in ``symbol`` in one command: cancel the closing side's open orders, one market order."""
+        return [o.view() for o in self._acct.close(symbol)]
+
+    async def close_all(self) -> list[OrderView]:
+        return [o.view() for o in self._acct.close_all()]
+
+    async def cancel_all(self) -> list[OrderView]:
+        return [o.view() for o in self._acct.cancel_all()]
+
+    async def reset(self, cash: Any = None) -> Snapshot:
+        """Start over (open orders cancelled, positions closed at their marks, a new epoch); the new snapshot."""
+        self._acct.reset(cash)
+        return self._acct.snapshot()
+
+    def watchlist(self) -> list[str]:
+        """The account's watchlist; the symbols the feed carries while it never set one."""
+        wl = self._acct.watchlist()
+        return self.feed_symbols() if wl is None else wl
+
+    async def set_watchlist(self, symbols: list[str]) -> list[str]:
+        return self._acct.set_watchlist(symbols)
+
+    def feed_symbols(self) -> list[str]:
+        """The symbols the feed carries (the simulated market's list, or the latest-quote table's)."""
+        return list(self._feed_symbols())
+
+    async def annotate(self, trip_id: int, note: str | None = None, tags: list[str] | None = None) -> RoundTrip:
+        return self._acct.annotate(trip_id, note=note, tags=tags)
+
+    async def alert(self, symbol: str, above: Any = None, below: Any = None) -> Alert:
+        return self._acct.alert(symbol, above=above, below=below)
+
+    def alerts(self) -> list[Alert]:
+        return self._acct.alerts()
+
+    async def remove_alert(self, alert_id: int) -> Alert:
+        return self._acct.remove_alert(alert_id)
+
+    def export(self, name: str) -> bytes:
+        """One export file's bytes: ``orders.csv``, ``fills.csv``, ``round_trips.csv``, ``equity.csv`` or
+        ``workbook.xlsx`` (New York times, exact money; see :mod:`papernb.engine.export`)."""
+        from .engine.export import export_bytes
+
+        return export_bytes(self._acct, name)

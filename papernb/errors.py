@@ -10,6 +10,7 @@ that was wrong.
     - ``BadQuote``: a quote that fails validation (the feed counts and drops these).
     - ``ConfigError``: a bad engine or feed setting.
   - ``UnknownOrder`` (also a ``LookupError``): no such order in this account.
+  - ``UnknownTrip``, ``UnknownAlert`` (also ``LookupError``): no such round trip / open alert here.
   - ``OrderNotOpen``: the order is already FILLED / CANCELLED / REJECTED / EXPIRED.
   - ``ReplaceRefused``: a replace the account cannot afford; the order stays as it was.
   - ``DuplicateClientOrderId``: a client order id reused with other parameters.
@@ -50,6 +51,20 @@ class UnknownOrder(PaperError, LookupError):
 
     def __str__(self) -> str:  # LookupError would quote the message like a key
         return str(self.args[0]) if self.args else "unknown order"
+
+
+class UnknownTrip(PaperError, LookupError):
+    """No round trip with that id in this account."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown round trip"
+
+
+class UnknownAlert(PaperError, LookupError):
+    """No open price alert with that id in this account."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown alert"
 
 
 class OrderNotOpen(PaperError):

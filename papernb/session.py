@@ -57,7 +57,9 @@ class Session:
         self.simulated = simulated
         self.feed_label = feed_label
         self.refresh_hz = refresh_hz
-        self.broker = LocalBroker(account, feed_health=hub.health, subscribe=self.subscribe, simulated=simulated)
+        self._source_symbols: list[str] = []  # what the sources say they carry (the simulated market's list)
+        self.broker = LocalBroker(account, feed_health=hub.health, subscribe=self.subscribe, simulated=simulated,
+                                  feed_symbols=self.feed_symbols)
         self._subs: list[Callable[[Snapshot], None]] = []
         self._tasks: list[asyncio.Task] = []
         self._stoppers: list[Callable[[], Any]] = []
@@ -159,6 +161,9 @@ class Session:
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._ticker(), name="papernb-session-ticker"))
         for src in sources:
+            carried = getattr(src, "symbols", None)
+            if isinstance(carried, list | tuple):
+                self._source_symbols.extend(s for s in carried if s not in self._source_symbols)
             self._tasks.append(loop.create_task(src.run(self.feed.publish), name=f"papernb-source-{src!r}"[:60]))
         return self
 
@@ -166,6 +171,14 @@ class Session:
         self._stoppers.append(stop)
 
     # -- public --------------------------------------------------------------------------------
+    def feed_symbols(self) -> list[str]:
+        """The symbols the feed carries: the simulated market's list in its order, then every symbol
+        the hub has a latest quote for (a Redis feed fills that from the latest-quote table)."""
+        out = dict.fromkeys(self._source_symbols)
+        for s in sorted(self.feed.latest):
+            out.setdefault(s)
+        return list(out)
+
     def quote(self, symbol: str) -> Quote | None:
         """The latest quote for ``symbol`` as the engine has it: restamped with this kernel's receive
         time, so its age is the age the engine judges it by (what the ticket shows as you type)."""

@@ -16,6 +16,7 @@ from .account import Account
 from .engine import Engine
 from .model import (
     TRANSITIONS,
+    Alert,
     Estimate,
     Fill,
     MarketState,
@@ -31,5 +32,5 @@ from .model import (
 )
 from .ordertypes import OrderRequest
 
-__all__ = ["TRANSITIONS", "Account", "Engine", "Estimate", "Fill", "MarketState", "Order", "OrderRequest", "OrderStatus",
-           "OrderType", "OrderView", "PositionView", "RoundTrip", "Side", "Snapshot", "TimeInForce"]
+__all__ = ["TRANSITIONS", "Account", "Alert", "Engine", "Estimate", "Fill", "MarketState", "Order", "OrderRequest",
+           "OrderStatus", "OrderType", "OrderView", "PositionView", "RoundTrip", "Side", "Snapshot", "TimeInForce"]

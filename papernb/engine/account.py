@@ -13,14 +13,17 @@ import hashlib
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from ..errors import InvalidInput
 from ..money import fmt_money, from_units
-from ..quote import Quote, normalize_symbol
+from ..quote import Quote, normalize_symbol, to_ns
 from .ledger import Ledger, equity_units
 from .model import (
+    Alert,
     Estimate,
     Fill,
     Order,
@@ -57,10 +60,18 @@ class Book(Protocol):
     def reset(self, account: str, cash: Any = None) -> None: ...
     def estimate(self, account: str, symbol: Any, side: Any, qty: Any, **kw: Any) -> Estimate: ...
     def oco(self, account: str, first: Any, second: Any) -> tuple[Order, Order]: ...
+    def set_watchlist(self, account: str, symbols: Any) -> list[str]: ...
+    def watchlist(self, account: str) -> list[str] | None: ...
+    def annotate(self, account: str, trip_id: Any, note: Any = None, tags: Any = None) -> RoundTrip: ...
+    def trip(self, account: str, trip_id: Any) -> RoundTrip: ...
+    def alert(self, account: str, symbol: Any, above: Any = None, below: Any = None) -> Alert: ...
+    def alerts(self, account: str) -> list[Alert]: ...
+    def remove_alert(self, account: str, alert_id: Any) -> Alert: ...
 
 _ACCOUNT_RE = re.compile(r"[a-z0-9_-]{1,32}", re.ASCII)
 _P, _PF = OrderStatus.PENDING, OrderStatus.PARTIALLY_FILLED
 _OPEN_WORDS = ("open",)
+_NY = ZoneInfo("America/New_York")
 
 
 def account_key(name: object) -> str:
@@ -211,6 +222,39 @@ class Account:
         return self._engine.estimate(self._name, symbol, side, qty, type=type, limit=limit, stop=stop, trail=trail,
                                      trail_pct=trail_pct)
 
+    # -- the trader's records: watchlist, notes on round trips, price alerts -------------------
+    def watchlist(self) -> list[str] | None:
+        """The symbols this account watches, in its order; None if it never set a watchlist
+        (the app then shows the symbols the feed carries)."""
+        return self._engine.watchlist(self._name)
+
+    def set_watchlist(self, symbols: Iterable[str]) -> list[str]:
+        """Replace the watchlist (journalled: a reopened book has it); returns it normalized."""
+        return self._engine.set_watchlist(self._name, symbols)
+
+    def annotate(self, trip_id: int | RoundTrip, note: str | None = None,
+                 tags: Iterable[str] | str | None = None) -> RoundTrip:
+        """Write down why round trip ``trip_id`` worked (or did not): a note and tags like
+        ``["breakout", "news"]``.  None keeps what it has; ``""`` / ``[]`` clear it.  Journalled."""
+        return self._engine.annotate(self._name, trip_id, note, tags)
+
+    def trip(self, trip_id: int) -> RoundTrip:
+        """Round trip ``trip_id`` of this account, any epoch (``UnknownTrip`` for anyone else's)."""
+        return self._engine.trip(self._name, trip_id)
+
+    def alert(self, symbol: str, above: Any = None, below: Any = None) -> Alert:
+        """Tell me once when ``symbol``'s mark reaches ``above`` or falls to ``below`` (kept in the book
+        until it fires or is removed; the app shows it as a notification)."""
+        return self._engine.alert(self._name, symbol, above, below)
+
+    def alerts(self) -> list[Alert]:
+        """The open price alerts, oldest first."""
+        return self._engine.alerts(self._name)
+
+    def remove_alert(self, alert_id: int | Alert) -> Alert:
+        """Remove an open alert; returns it (status ``removed``)."""
+        return self._engine.remove_alert(self._name, alert_id)
+
     # -- orders --------------------------------------------------------------------------
     def order(self, order_id: int) -> Order:
         """The live order ``order_id`` of this account (``UnknownOrder`` for anyone else's)."""
@@ -324,12 +368,20 @@ class Account:
         i = bisect_right(fills, fill_id, key=lambda f: f.id)
         return fills[i:]
 
-    def trades(self, epoch: int | str | None = None) -> list[RoundTrip]:
+    def trades(self, epoch: int | str | None = None, *, tag: str | None = None, symbol: str | None = None,
+               since: Any = None, until: Any = None) -> list[RoundTrip]:
+        """Round trips in closing order, of the current epoch unless ``epoch``; filtered by ``tag``
+        (one tag), ``symbol`` and the day they closed (``since`` / ``until``: New York dates, inclusive,
+        or aware datetimes / int ns)."""
         a = self._a
         if epoch is None:
-            return a.trips[a.trips_from:]
-        ep = self._epoch_filter(epoch)
-        return [t for t in a.trips if ep is None or t.epoch == ep]
+            trips = a.trips[a.trips_from:]
+        else:
+            ep = self._epoch_filter(epoch)
+            trips = [t for t in a.trips if ep is None or t.epoch == ep]
+        if tag is None and symbol is None and since is None and until is None:
+            return trips
+        return filter_trips(trips, tag=tag, symbol=symbol, since=since, until=until)
 
     def equity_history(self, max_points: int | None = None) -> list[tuple[int, Decimal]]:
         """(ts ns, equity) points of the current epoch: at most one a second, plus each fill.
@@ -353,15 +405,22 @@ class Account:
             dd, peak = a.peak - now_eq, a.peak
         return dd, peak
 
-    def stats(self, epoch: int | str | None = None, *, periodicity: str | None = None, risk_free: float = 0.0,
+    def stats(self, epoch: int | str | None = None, *, tag: str | None = None, symbol: str | None = None,
+              since: Any = None, until: Any = None, periodicity: str | None = None, risk_free: float = 0.0,
               marks: Any = None) -> dict[str, Any]:
-        """Trades, win rate, average win/loss, profit factor, expectancy, drawdown, return, and the risk
-        numbers of the current epoch (papernb/report.py: Sharpe, Sortino, Calmar, exposure, turnover; the
-        benchmark and exposure values need ``marks``, which a backtest has and a live account does not)."""
+        """Trades, win rate, average win/loss, profit factor, expectancy, net P/L, drawdown, return, and the
+        risk numbers of the current epoch (papernb/report.py: Sharpe, Sortino, Calmar, exposure, turnover;
+        the benchmark and exposure values need ``marks``, which a backtest has and a live account does not).
+
+        ``tag``, ``symbol``, ``since`` and ``until`` (as :meth:`trades`) choose the round trips the trade
+        figures count ("my breakouts work, my news trades don't"); equity, drawdown, return and the risk
+        numbers stay the account's."""
         from ..report import risk_stats
 
-        st = account_stats(self.trades(epoch), self.snapshot(), self.drawdown(),
-                           self._engine.health()["waited_on_stale_quote"])
+        trips = self.trades(epoch, tag=tag, symbol=symbol, since=since, until=until)
+        st = account_stats(trips, self.snapshot(), self.drawdown(), self._engine.health()["waited_on_stale_quote"])
+        if tag is not None or symbol is not None or since is not None or until is not None:
+            return st
         a = self._a
         points = [(ts, eq / 10_000) for ts, eq in a.equity if ts > 0]  # (0: opened before any time was known)
         now = self._engine.now
@@ -396,6 +455,15 @@ class Account:
         from .frames import equity_frame
 
         return equity_frame(self._a.equity)
+
+    def export(self, path: Any, epoch: int | str | None = None) -> list[Any]:
+        """Take the day home: ``path`` ending in ``.xlsx`` writes one workbook (a sheet per table),
+        any other path is a folder that gets ``orders.csv``, ``fills.csv``, ``round_trips.csv`` and
+        ``equity.csv``.  Times are New York time (the zone is named in each header), money exact.
+        Returns the files written."""
+        from .export import export_account
+
+        return export_account(self, path, epoch)
 
     def __repr__(self) -> str:
         s = self.snapshot()
@@ -438,6 +506,17 @@ def state_hash(ledger: Ledger) -> str:
             h.update(repr((o.trail, o.trail_pct, o.best, o.tp, o.sl, None if o.parent is None else o.parent.id,
                            None if o.oco is None else o.oco.id)).encode())
     h.update(repr((ledger.next_order_id, ledger.next_fill_id)).encode())
+    # the trader's records, only when there are any (so the hash of a book without them is as it always was)
+    for name in sorted(ledger.accounts):
+        notes = [(t.id, t.note, t.tags) for t in ledger.accounts[name].trips if t.note or t.tags]
+        if notes:
+            h.update(repr((name, "notes", notes)).encode())
+    for name in sorted(ledger.watchlists):
+        h.update(repr((name, "watchlist", ledger.watchlists[name])).encode())
+    for aid in sorted(ledger.alerts):
+        al = ledger.alerts[aid]
+        h.update(repr((aid, al.account, al.symbol, al.above, al.below, al.created, al.status, al.closed_at, al.price,
+                       al.direction)).encode())
     return h.hexdigest()
 
 
@@ -462,6 +541,46 @@ def check_invariants(engine: Book) -> None:
             assert p.qty != 0 or p.cost == 0, (sym, p.qty, p.cost)
             assert p.qty != 0, (sym, "a flat position was kept")
         assert a.cash >= 0, (a.name, a.cash)
+        ids = [t.id for t in a.trips]
+        assert ids == sorted(set(ids)), (a.name, "round trip ids", ids)
         s = Account(engine, a.name).snapshot()
         lhs = s.equity - s.starting_cash
         assert lhs == s.realized_pl + s.unrealized_pl - s.fees, (lhs, s.realized_pl, s.unrealized_pl, s.fees)
+    listed = {al.id for st in led.symbols.values() for al in st.alerts}
+    open_ids = {aid for aid, al in led.alerts.items() if al.status == "open"}
+    assert listed == open_ids, ("alert index", listed, open_ids)
+    assert led.open_alerts == len(open_ids), ("open alerts", led.open_alerts, len(open_ids))
+    for al in led.alerts.values():
+        assert al.account in led.accounts and (al.status == "open") == (al.closed_at is None), al.id
+
+
+# -- filters of round trips (the journal's "by tag, symbol and date") ---------------------------
+def _bound(value: Any, what: str, end: bool) -> int:
+    """A filter bound in int ns UTC: a New York date (whole day), an ISO date text, an aware datetime, ns."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidInput(f"{what} must be a date like 2024-11-25, was {value!r}") from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value + timedelta(days=1) if end else value
+        return to_ns(datetime(day.year, day.month, day.day, tzinfo=_NY), what)
+    ns = to_ns(value, what)
+    return ns + 1 if end else ns
+
+
+def filter_trips(trips: list[RoundTrip], *, tag: str | None = None, symbol: str | None = None, since: Any = None,
+                 until: Any = None) -> list[RoundTrip]:
+    """``trips`` that carry ``tag``, are in ``symbol`` and closed between ``since`` and ``until``."""
+    word = None
+    if tag is not None:
+        if not isinstance(tag, str) or not tag.strip():
+            raise InvalidInput(f"tag must be a word like 'breakout', was {tag!r}")
+        word = tag.strip().lower()
+    sym = None if symbol is None else normalize_symbol(symbol)
+    lo = None if since is None else _bound(since, "since", end=False)
+    hi = None if until is None else _bound(until, "until", end=True)  # exclusive
+    if lo is not None and hi is not None and hi <= lo:
+        raise InvalidInput("until must not be before since")
+    return [t for t in trips if (word is None or word in t.tags) and (sym is None or t.symbol == sym)
+            and (lo is None or t.closed_at >= lo) and (hi is None or t.closed_at < hi)]

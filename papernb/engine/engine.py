@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,7 +51,9 @@ from ..errors import (
     InvalidInput,
     InvalidOrder,
     ReplaceRefused,
+    UnknownAlert,
     UnknownOrder,
+    UnknownTrip,
 )
 from ..money import from_units, price_units, read_int, to_units
 from ..quote import Quote, normalize_symbol, to_ns
@@ -60,12 +63,14 @@ from .calendar import MarketCalendar, closed_reason, engine_calendar, market_sta
 from .ledger import Ledger, equity_units
 from .matching import fill_model, marketable, side_price, stale_reason, stop_reached, stop_ref, trail_stop
 from .model import (
+    Alert,
     Estimate,
     MarketState,
     Order,
     OrderStatus,
     OrderType,
     OrderView,
+    RoundTrip,
     Side,
     TimeInForce,
     transition,
@@ -121,6 +126,62 @@ def _infer_type(limit: Any, stop: Any, trail: Any = None) -> OrderType:
     if limit is None:
         return _STP
     return _STL
+
+
+_MAX_WATCHLIST = 500
+_MAX_ALERTS = 200
+_MAX_NOTE = 2000
+_MAX_TAGS = 10
+_TAG_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}", re.ASCII)
+
+
+def _symbol_list(symbols: Any) -> list[str]:
+    if isinstance(symbols, str) or not isinstance(symbols, Iterable):
+        raise InvalidInput(f"a watchlist is a list of symbols like ['AAPL', 'MSFT'], was {symbols!r:.60}")
+    out = list(dict.fromkeys(normalize_symbol(s) for s in symbols))
+    if len(out) > _MAX_WATCHLIST:
+        raise InvalidInput(f"a watchlist holds at most {_MAX_WATCHLIST} symbols, was given {len(out)}")
+    return out
+
+
+def _note(note: Any) -> str:
+    if not isinstance(note, str):
+        raise InvalidInput(f"a note is text, was {note!r:.60}")
+    text = note.strip()
+    if len(text) > _MAX_NOTE:
+        raise InvalidInput(f"a note holds at most {_MAX_NOTE:,} characters, was {len(text):,}")
+    if any(not (c.isprintable() or c in "\n\t") for c in text):
+        raise InvalidInput("a note cannot hold control characters")
+    return text
+
+
+def _tags(tags: Any) -> list[str]:
+    """Tags as given (a list, or one text of words separated by commas or spaces) -> lower-case words."""
+    if isinstance(tags, str):
+        items = tags.replace(",", " ").split()
+    elif isinstance(tags, Iterable):
+        items = list(tags)
+    else:
+        raise InvalidInput(f"tags are a list of words like ['breakout', 'news'], was {tags!r:.60}")
+    out: list[str] = []
+    for t in items:
+        if not isinstance(t, str):
+            raise InvalidInput(f"a tag is a word, was {t!r:.40}")
+        word = t.strip().lower() if t.isascii() else t
+        if not _TAG_RE.fullmatch(word):
+            raise InvalidInput(f"tag {t!r:.40} must be 1-32 of a-z, 0-9, _ and - (starting with a letter or digit)")
+        if word not in out:
+            out.append(word)
+    if len(out) > _MAX_TAGS:
+        raise InvalidInput(f"a round trip takes at most {_MAX_TAGS} tags, was given {len(out)}")
+    return out
+
+
+def _alert_price(value: object, what: str) -> int:
+    try:
+        return price_units(value, f"alert {what} price")
+    except InvalidInput as e:
+        raise InvalidInput(str(e)) from None
 
 
 Listener = Callable[[list[ev.Event]], None]
@@ -232,6 +293,7 @@ class Engine(OrderTypes):
         # engine time and the next due time live in locals; they are read back from the engine after
         # every call that can move them (the clock, what falls due, the strategy), written when a quote does
         now, due = self._now, self._due
+        alerting = self.ledger.open_alerts > 0  # price alerts cost one local test per quote when there are none
         try:
             for q in quotes:
                 ts = q._ts
@@ -248,6 +310,8 @@ class Engine(OrderTypes):
                     st = syms[sym] = SymbolBook(sym)
                     self.ledger.known.add(sym)
                 st.quote = q
+                if alerting and st.alerts:
+                    self._check_alerts(st, q)
                 if now >= due:
                     self._quoting = st
                     self._run_due()  # expiries first; orders of this symbol that just became eligible
@@ -279,6 +343,7 @@ class Engine(OrderTypes):
                         self._commit()
                     then(q)
                     now, due = self._now, self._due
+                    alerting = self.ledger.open_alerts > 0
         except (AttributeError, TypeError) as e:
             bad = q if "q" in locals() else None
             if type(bad) is Quote:
@@ -708,6 +773,113 @@ class Engine(OrderTypes):
         return Estimate(sym, side_, type_, n, from_units(ref), from_units(res_cash), res_shares,  # type: ignore[arg-type]
                         from_units(self.risk.commission_estimate(n)), from_units(bp),  # type: ignore[arg-type]
                         from_units(bp - res_cash), refusal, age, stale)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ the trader's records
+    # A watchlist, notes and tags on round trips, price alerts: not money, but durable like the rest
+    # (typed events, applied by the ledger, committed by the command path, replayed on reopen).
+    def set_watchlist(self, account: str, symbols: Any) -> list[str]:
+        """Make ``symbols`` (normalized, duplicates dropped, order kept) the account's watchlist."""
+        self._check_open()
+        key = self._account_state(account).name
+        syms = _symbol_list(symbols)
+        if self.ledger.watchlists.get(key) == syms:
+            return list(syms)
+        with self._command():
+            self._emit(ev.WatchlistSet(self._seq + 1, self._now, key, syms))
+        return list(syms)
+
+    def watchlist(self, account: str) -> list[str] | None:
+        """The account's watchlist, or None if it never set one."""
+        wl = self.ledger.watchlists.get(self._account_state(account).name)
+        return None if wl is None else list(wl)
+
+    def annotate(self, account: str, trip_id: Any, note: Any = None, tags: Any = None) -> RoundTrip:
+        """Give round trip ``trip_id`` a note and tags (None keeps what it has; "" / [] clear it)."""
+        self._check_open()
+        a = self._account_state(account)
+        i = self._trip_index(a, trip_id)
+        t = a.trips[i]
+        text = t.note if note is None else _note(note)
+        words = list(t.tags) if tags is None else _tags(tags)
+        if text == t.note and tuple(words) == t.tags:
+            return t
+        with self._command():
+            self._emit(ev.TripAnnotated(self._seq + 1, self._now, a.name, t.id, text, words))
+        return self.ledger.accounts[a.name].trips[i]
+
+    def trip(self, account: str, trip_id: Any) -> RoundTrip:
+        """Round trip ``trip_id`` of ``account`` (any epoch); another account's id is unknown."""
+        a = self._account_state(account)
+        return a.trips[self._trip_index(a, trip_id)]
+
+    def _trip_index(self, a: AccountState, trip_id: Any) -> int:
+        if isinstance(trip_id, RoundTrip):
+            trip_id = trip_id.id
+        try:
+            tid = read_int(trip_id, "round trip id")
+        except InvalidInput:
+            raise UnknownTrip(f"round trip id must be an int, was {trip_id!r}") from None
+        i = self.ledger.trip_index(a, tid)
+        if i is None:
+            raise UnknownTrip(f"there is no round trip {tid} in account {a.name}")
+        return i
+
+    def alert(self, account: str, symbol: Any, above: Any = None, below: Any = None) -> Alert:
+        """A price alert: one notification when the mark reaches ``above`` or falls to ``below``."""
+        self._check_open()
+        a = self._account_state(account)
+        sym = normalize_symbol(symbol)
+        if above is None and below is None:
+            raise InvalidInput(f"an alert on {sym} needs a price: above=..., below=... or both")
+        hi = None if above is None else _alert_price(above, "above")
+        lo = None if below is None else _alert_price(below, "below")
+        if hi is not None and lo is not None and lo >= hi:
+            raise InvalidInput(f"an alert's below price ({from_units(lo)}) must be under its above price "
+                               f"({from_units(hi)})")
+        st = self.ledger.symbols.get(sym)
+        if (st is None or st.quote is None) and sym not in self.ledger.known:
+            raise InvalidInput(f"no quotes for {sym}: an alert needs a symbol the feed carries")
+        mine = sum(1 for al in self.ledger.alerts.values() if al.account == a.name and al.status == "open")
+        if mine >= _MAX_ALERTS:
+            raise InvalidInput(f"account {a.name} has {mine} open alerts, the most it may have; remove some first")
+        with self._command():
+            aid = self.ledger.next_alert_id
+            self._emit(ev.AlertSet(self._seq + 1, self._now, a.name, aid, sym, hi, lo))
+        return self.ledger.alerts[aid].view()
+
+    def alerts(self, account: str) -> list[Alert]:
+        """The account's open alerts, oldest first."""
+        key = self._account_state(account).name
+        return [al.view() for al in self.ledger.alerts.values() if al.account == key and al.status == "open"]
+
+    def remove_alert(self, account: str, alert_id: Any) -> Alert:
+        """Remove an open alert; an alert that fired or was removed already is an ``UnknownAlert``."""
+        self._check_open()
+        key = self._account_state(account).name
+        try:
+            aid = read_int(alert_id.id if isinstance(alert_id, Alert) else alert_id, "alert id")
+        except InvalidInput:
+            raise UnknownAlert(f"alert id must be an int, was {alert_id!r}") from None
+        al = self.ledger.alerts.get(aid)
+        if al is None or al.account != key or al.status != "open":
+            why = "" if al is None or al.account != key else f" (it {al.status} already)"
+            raise UnknownAlert(f"there is no open alert {aid} in account {key}{why}")
+        with self._command():
+            if al.status == "open":  # time moving first cannot fire an alert (only quotes do), but be sure
+                self._emit(ev.AlertRemoved(self._seq + 1, self._now, key, aid))
+        return al.view()
+
+    def _check_alerts(self, st: SymbolBook, q: Quote) -> None:
+        """A quote of a symbol with open alerts: fire each alert its mark reached (once, then gone)."""
+        m = q._mark
+        for al in tuple(st.alerts):
+            if al.above is not None and m >= al.above:
+                direction = "above"
+            elif al.below is not None and m <= al.below:
+                direction = "below"
+            else:
+                continue
+            self._emit(ev.AlertTriggered(self._seq + 1, self._now, al.account, al.id, al.symbol, m, direction))
 
     # ------------------------------------------------------------------ command plumbing
     def _check_open(self) -> None:

@@ -21,11 +21,11 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 __all__ = [
-    "EVENT_TYPES", "STREAM_NAMES", "AccountOpened", "AccountReset", "Event", "OrderAccepted", "OrderCancelled",
-    "OrderDenied", "OrderEvent", "OrderExpired", "OrderFilled", "OrderPartiallyFilled", "OrderRejected",
-    "OrderLinked", "OrderReplaceRefused", "OrderReplaced", "OrderResized", "OrderRested", "OrderTrailMoved",
-    "OrderTriggered", "PositionClosed", "decode",
-    "encode", "payload", "upgrade_v1",
+    "ALERT_STREAM_NAMES", "EVENT_TYPES", "STREAM_NAMES", "AccountOpened", "AccountReset", "AlertEvent", "AlertRemoved",
+    "AlertSet", "AlertTriggered", "Event", "OrderAccepted", "OrderCancelled", "OrderDenied", "OrderEvent",
+    "OrderExpired", "OrderFilled", "OrderLinked", "OrderPartiallyFilled", "OrderRejected", "OrderReplaceRefused",
+    "OrderReplaced", "OrderResized", "OrderRested", "OrderTrailMoved", "OrderTriggered", "PositionClosed",
+    "TripAnnotated", "WatchlistSet", "decode", "encode", "payload", "upgrade_v1",
 ]
 
 
@@ -249,10 +249,67 @@ class OrderResized(OrderEvent):
     kind: ClassVar[str] = "OrderResized"
 
 
+# -- the trader's own records: a watchlist, notes on round trips, price alerts ------------------
+# Not money: none of them moves cash, positions or orders.  They are durable like everything
+# else (journalled, replayed, in the state hash when present), so a reopened book has them.
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistSet(Event):
+    """The account's watchlist is now ``symbols`` (normalized, in the trader's order)."""
+
+    symbols: list[str]
+    kind: ClassVar[str] = "WatchlistSet"
+
+
+@dataclass(frozen=True, slots=True)
+class TripAnnotated(Event):
+    """Round trip ``trip_id`` of the account now carries ``note`` and ``tags`` (lower-case)."""
+
+    trip_id: int
+    note: str
+    tags: list[str]
+    kind: ClassVar[str] = "TripAnnotated"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent(Event):
+    alert_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSet(AlertEvent):
+    """A price alert: tell the trader once when ``symbol``'s mark reaches ``above`` or ``below`` (units)."""
+
+    symbol: str
+    above: int | None
+    below: int | None
+    kind: ClassVar[str] = "AlertSet"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRemoved(AlertEvent):
+    kind: ClassVar[str] = "AlertRemoved"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertTriggered(AlertEvent):
+    """The alert fired (and is gone): the mark was ``price``, at or ``direction`` ("above"/"below") its level."""
+
+    symbol: str
+    price: int
+    direction: str
+    kind: ClassVar[str] = "AlertTriggered"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {cls.kind: cls for cls in (
     AccountOpened, AccountReset, PositionClosed, OrderAccepted, OrderDenied, OrderRested, OrderTriggered,
     OrderReplaced, OrderReplaceRefused, OrderPartiallyFilled, OrderFilled, OrderCancelled, OrderRejected,
-    OrderExpired, OrderTrailMoved, OrderLinked, OrderResized)}
+    OrderExpired, OrderTrailMoved, OrderLinked, OrderResized, WatchlistSet, TripAnnotated, AlertSet, AlertRemoved,
+    AlertTriggered)}
+
+#: The event names of the Broker protocol's alert stream (the service's SSE ``event: alert``).
+ALERT_STREAM_NAMES: dict[str, str] = {"AlertSet": "set", "AlertRemoved": "removed", "AlertTriggered": "triggered"}
 
 #: The event names of the Broker protocol's order stream (and the service's SSE ``event: order``).
 STREAM_NAMES: dict[str, str] = {

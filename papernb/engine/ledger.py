@@ -17,14 +17,16 @@ Accounting rules (exact, in int units of $0.0001):
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from ..money import Price, div_round, from_units
 from . import events as ev
 from .model import Fill, Order, OrderStatus, OrderType, RoundTrip, Side, TimeInForce, transition
-from .state import AccountState, OrderState, Position, SymbolBook
+from .state import AccountState, AlertState, OrderState, Position, SymbolBook
 
 _P, _PF, _F = OrderStatus.PENDING, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
 _EXPIRED_REASON = "expired at the session close"
@@ -42,6 +44,11 @@ class Ledger:
         self.next_fill_id = 1
         self.next_trip_id = 1
         self.dirty_symbols: set[str] = set()  # symbols whose open-order lists hold closed orders
+        # the trader's own records (not money): watchlists by account, price alerts by id
+        self.watchlists: dict[str, list[str]] = {}
+        self.alerts: dict[int, AlertState] = {}
+        self.open_alerts = 0  # how many alerts are open: the quote loop looks for them only when > 0
+        self.next_alert_id = 1
         self._handles = handles or {}  # live handles to reuse when rebuilding
         self._dispatch: dict[type, Callable[[Any], None]] = {
             ev.AccountOpened: self._account_opened, ev.AccountReset: self._account_reset,
@@ -53,6 +60,8 @@ class Ledger:
             ev.OrderRejected: self._order_closed, ev.OrderExpired: self._order_closed,
             ev.OrderTrailMoved: self._order_trail_moved, ev.OrderLinked: self._order_linked,
             ev.OrderResized: self._order_resized,
+            ev.WatchlistSet: self._watchlist_set, ev.TripAnnotated: self._trip_annotated,
+            ev.AlertSet: self._alert_set, ev.AlertRemoved: self._alert_closed, ev.AlertTriggered: self._alert_closed,
         }
 
     def apply(self, event: ev.Event) -> None:
@@ -358,6 +367,43 @@ class Ledger:
         if o.res_shares:
             a.positions[o.symbol].res_sell -= o.res_shares
             o.res_shares = 0
+
+
+    # -- the trader's records: watchlist, notes on round trips, price alerts --------------------
+    def _watchlist_set(self, e: ev.WatchlistSet) -> None:
+        self.watchlists[e.account] = list(e.symbols)
+
+    def trip_index(self, a: AccountState, trip_id: int) -> int | None:
+        """Where round trip ``trip_id`` sits in ``a.trips`` (ids grow in closing order), or None."""
+        trips = a.trips
+        i = bisect_left(trips, trip_id, key=lambda t: t.id)
+        return i if i < len(trips) and trips[i].id == trip_id else None
+
+    def _trip_annotated(self, e: ev.TripAnnotated) -> None:
+        a = self.accounts[e.account]
+        i = self.trip_index(a, e.trip_id)
+        if i is not None:
+            a.trips[i] = replace(a.trips[i], note=e.note, tags=tuple(e.tags))
+
+    def _alert_set(self, e: ev.AlertSet) -> None:
+        al = AlertState(e.alert_id, e.account, e.symbol, e.above, e.below, e.ts)
+        self.alerts[al.id] = al
+        self.symbol(al.symbol).alerts.append(al)
+        self.open_alerts += 1
+        if al.id >= self.next_alert_id:
+            self.next_alert_id = al.id + 1
+
+    def _alert_closed(self, e: ev.AlertRemoved | ev.AlertTriggered) -> None:
+        al = self.alerts[e.alert_id]
+        if type(e) is ev.AlertTriggered:
+            al.status, al.price, al.direction = "triggered", e.price, e.direction
+        else:
+            al.status = "removed"
+        al.closed_at = e.ts
+        st = self.symbols.get(al.symbol)
+        if st is not None and al in st.alerts:
+            st.alerts.remove(al)
+        self.open_alerts -= 1
 
 
 def _ignore(e: ev.Event) -> None:

@@ -547,6 +547,10 @@ class RoundTrip:
     mfe: Decimal
     mae: Decimal
     epoch: int
+    #: the trader's own words about it (``acct.annotate``): why it worked, or did not
+    note: str = ""
+    #: lower-case words to group trades by (``breakout``, ``news``, ``fomo``)
+    tags: tuple[str, ...] = ()
 
     @property
     def holding_ns(self) -> int:
@@ -607,3 +611,23 @@ class MarketState:
     ts: int
     next_open: int | None
     next_close: int | None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A price alert: tell the trader once when ``symbol``'s mark reaches ``above`` or falls to ``below``.
+
+    ``status`` is ``open`` until it fires (``triggered``, with the ``price`` and ``direction``
+    that fired it) or is removed (``removed``).  The mark is the last trade, or the bid/ask mid.
+    """
+
+    id: int
+    account: str
+    symbol: str
+    above: Decimal | None
+    below: Decimal | None
+    created_at: int
+    status: str = "open"
+    closed_at: int | None = None
+    price: Decimal | None = None
+    direction: str | None = None

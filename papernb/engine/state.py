@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..money import div_round
-from .model import Fill, Order, OrderStatus, OrderType, OrderView, RoundTrip, Side, TimeInForce, rebind
+from ..money import div_round, from_units
+from .model import Alert, Fill, Order, OrderStatus, OrderType, OrderView, RoundTrip, Side, TimeInForce, rebind
 
 if TYPE_CHECKING:
     from ..quote import Quote
@@ -224,7 +224,7 @@ class SymbolBook:
     ``quote``, ``hi``/``lo`` and the displayed-size counters are transient (quotes are not state).
     """
 
-    __slots__ = ("sym", "quote", "orders", "positions", "hi", "lo", "liq_quote", "liq_bid", "liq_ask")
+    __slots__ = ("sym", "quote", "orders", "positions", "hi", "lo", "liq_quote", "liq_bid", "liq_ask", "alerts")
 
     def __init__(self, sym: str) -> None:
         self.sym = sym
@@ -236,6 +236,7 @@ class SymbolBook:
         self.liq_quote: Quote | None = None  # the quote whose displayed sizes are being used up
         self.liq_bid = 0
         self.liq_ask = 0
+        self.alerts: list[AlertState] = []  # open price alerts on this symbol (durable, kept by the ledger)
 
     def fold(self, mark: int | None = None) -> None:
         """Fold the extremes (and ``mark``) into every open position's MFE/MAE; restart the range."""
@@ -249,3 +250,27 @@ class SymbolBook:
         if mark is None and self.quote is not None:
             mark = self.quote._mark
         self.hi = self.lo = mark
+
+
+class AlertState:
+    """One price alert (levels in units).  Open alerts are also listed on their symbol's book."""
+
+    __slots__ = ("id", "account", "symbol", "above", "below", "created", "status", "closed_at", "price",
+                 "direction")
+
+    def __init__(self, aid: int, account: str, symbol: str, above: int | None, below: int | None,
+                 created: int) -> None:
+        self.id = aid
+        self.account = account
+        self.symbol = symbol
+        self.above = above
+        self.below = below
+        self.created = created
+        self.status = "open"  # open | triggered | removed
+        self.closed_at: int | None = None
+        self.price: int | None = None
+        self.direction: str | None = None
+
+    def view(self) -> Alert:
+        return Alert(self.id, self.account, self.symbol, from_units(self.above), from_units(self.below),
+                     self.created, self.status, self.closed_at, from_units(self.price), self.direction)

@@ -34,6 +34,7 @@ def account_stats(trips: list[RoundTrip], snap: Snapshot, drawdown: tuple[int, i
         "avg_loss": (-gross_loss / len(losses)).quantize(_Q) if losses else None,
         "profit_factor": (gross_win / gross_loss).quantize(_Q) if gross_loss else None,
         "expectancy": (sum((t.net_pl for t in trips), Decimal(0)) / n).quantize(_Q) if n else None,
+        "net_pl": sum((t.net_pl for t in trips), Decimal(0)),
         "largest_win": max(wins) if wins else None,
         "largest_loss": min(losses) if losses else None,
         "avg_holding_s": (sum(t.holding_ns for t in trips) / n / 1e9) if n else None,

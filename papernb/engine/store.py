@@ -341,6 +341,9 @@ class Store:
                 if not batch:
                     break
                 for seq, ts, account, kind, oid, data in batch:
+                    if kind not in ev.EVENT_TYPES:  # a newer papernb's event: never replay half a book
+                        raise BookUnreadable(f"the book {self.path} holds {kind} events, written by a newer "
+                                             f"papernb; upgrade papernb to open it", self.path)
                     yield decode(kind, seq, ts, account, oid, loads(data)["e"])
         finally:
             cur.close()

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import EngineConfig, hours_for_feed
 from ..engine import Account, Engine
-from ..engine.events import STREAM_NAMES, Event, OrderEvent
+from ..engine.events import ALERT_STREAM_NAMES, STREAM_NAMES, AlertEvent, Event, OrderEvent
 from ..errors import (
     BookWriteFailed,
     ConfigError,
@@ -37,7 +37,9 @@ from ..errors import (
     OrderNotOpen,
     PaperError,
     ReplaceRefused,
+    UnknownAlert,
     UnknownOrder,
+    UnknownTrip,
 )
 from ..feed.hub import Hub
 from ..quote import Quote, normalize_symbol
@@ -145,6 +147,29 @@ class OcoIn(BaseModel):
     second: OcoLeg
 
 
+class WatchlistIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    symbols: list[StrictStr]
+
+
+class AnnotateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: StrictStr | None = None
+    tags: list[StrictStr] | StrictStr | None = None
+
+
+class AlertIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    symbol: StrictStr
+    above: _Price = None
+    below: _Price = None
+
+
+class ResetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cash: _Price = None
+
+
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: StrictStr
@@ -173,6 +198,9 @@ class EventHub:
 
     def _on_events(self, events: list[Event]) -> None:
         for e in events:
+            if isinstance(e, AlertEvent):
+                self._alert(e.account, e.kind, e.alert_id, e.seq)
+                continue
             if not isinstance(e, OrderEvent):
                 continue
             subs = self.subs.get(e.account)
@@ -183,6 +211,15 @@ class EventHub:
             msg = _sse("order", {"event": name, "order": schema.order_json(view)}, e.seq)
             for sub in tuple(subs):
                 self.put(sub, msg, e.seq)
+
+    def _alert(self, account: str, kind: str, alert_id: int, seq: int, only: _Subscriber | None = None) -> None:
+        subs = self.subs.get(account) if only is None else {only}
+        al = self.engine.ledger.alerts.get(alert_id)
+        if not subs or al is None:
+            return
+        msg = _sse("alert", {"event": ALERT_STREAM_NAMES[kind], "alert": schema.alert_json(al.view())}, seq)
+        for sub in tuple(subs):
+            self.put(sub, msg, seq)
 
     @staticmethod
     def put(sub: _Subscriber, msg: str, seq: int | None) -> None:
@@ -209,11 +246,15 @@ class EventHub:
         """The order events of ``sub``'s account after ``after`` that are already durable."""
         cur = self.engine.store.writer()
         try:
-            rows = cur.execute("SELECT seq, kind, order_id FROM journal WHERE account = ? AND seq > ? "
-                               "AND order_id IS NOT NULL ORDER BY seq", [sub.account, after]).fetchall()
+            rows = cur.execute("SELECT seq, kind, order_id, data FROM journal WHERE account = ? AND seq > ? "
+                               "AND (order_id IS NOT NULL OR kind LIKE 'Alert%') ORDER BY seq",
+                               [sub.account, after]).fetchall()
         finally:
             cur.close()
-        for seq, kind, oid in rows:
+        for seq, kind, oid, data in rows:
+            if kind in ALERT_STREAM_NAMES:
+                self._alert(sub.account, kind, json.loads(data)["e"]["alert_id"], seq, only=sub)
+                continue
             name = STREAM_NAMES.get(kind)
             if name is None:
                 continue
@@ -435,6 +476,10 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(PaperError)
     async def paper_error(request: Request, exc: PaperError) -> JSONResponse:
+        if isinstance(exc, UnknownTrip):
+            return _error(404, "unknown_trip", str(exc))
+        if isinstance(exc, UnknownAlert):
+            return _error(404, "unknown_alert", str(exc))
         if isinstance(exc, UnknownOrder | UnknownUser):
             return _error(404, "not_found", str(exc))
         if isinstance(exc, OrderNotOpen | ReplaceRefused | DuplicateClientOrderId):
@@ -490,9 +535,10 @@ def _routes(app: FastAPI, service: Service, current_user: Callable[..., Awaitabl
         return schema.account_json(await service.run(acct.snapshot))
 
     @app.post("/v1/account/reset")
-    async def reset_account(user: User = U) -> dict:
+    async def reset_account(body: ResetIn | None = None, user: User = U) -> dict:
         acct = await service.account(user)
-        await service.run(acct.reset)
+        cash = None if body is None else body.cash
+        await service.run(lambda: acct.reset(cash))
         return schema.account_json(await service.run(acct.snapshot))
 
     @app.post("/v1/accounts/{name}/reset")
@@ -625,8 +671,8 @@ def _routes(app: FastAPI, service: Service, current_user: Callable[..., Awaitabl
         sym = normalize_symbol(symbol)
 
         def do() -> list[Any]:
-            if acct.position(sym) is None:
-                raise ApiError(404, "not_found", f"there is no open position in {sym}")
+            if acct.position(sym) is None:  # the engine's own sentence, as a 404
+                raise ApiError(404, "no_position", f"there is no open position in {sym} to close")
             return [o.view() for o in acct.close(sym)]
 
         return [schema.order_json(v) for v in await service.run(do)]
@@ -643,14 +689,63 @@ def _routes(app: FastAPI, service: Service, current_user: Callable[..., Awaitabl
         return [schema.fill_json(f) for f in _page(await service.run(acct.fills), limit, after)]
 
     @app.get("/v1/trades")
-    async def trades(user: User = U, limit: int = Query(100, ge=1, le=500), after: int | None = None) -> list[dict]:
+    async def trades(user: User = U, limit: int = Query(100, ge=1, le=500), after: int | None = None,
+                     tag: str | None = None, symbol: str | None = None, since: str | None = None,
+                     until: str | None = None) -> list[dict]:
         acct = await service.account(user)
-        return [schema.trip_json(t) for t in _page(await service.run(acct.trades), limit, after)]
+        trips = await service.run(lambda: acct.trades(tag=tag, symbol=symbol, since=since, until=until))
+        return [schema.trip_json(t) for t in _page(trips, limit, after)]
+
+    @app.patch("/v1/trades/{trip_id}")
+    async def annotate(trip_id: int, body: AnnotateIn, user: User = U) -> dict:
+        acct = await service.account(user)
+        return schema.trip_json(await service.run(lambda: acct.annotate(trip_id, note=body.note, tags=body.tags)))
 
     @app.get("/v1/stats")
-    async def stats(user: User = U) -> dict:
+    async def stats(user: User = U, tag: str | None = None, symbol: str | None = None, since: str | None = None,
+                    until: str | None = None) -> dict:
         acct = await service.account(user)
-        return schema.stats_json(await service.run(acct.stats))
+        return schema.stats_json(await service.run(lambda: acct.stats(tag=tag, symbol=symbol, since=since,
+                                                                      until=until)))
+
+    # -- the trader's records --------------------------------------------------------------------
+    @app.get("/v1/watchlist")
+    async def get_watchlist(user: User = U) -> dict:
+        acct = await service.account(user)
+        wl = await service.run(acct.watchlist)
+        return {"symbols": wl if wl is not None else service.engine.symbols(), "set": wl is not None}  # type: ignore[union-attr]
+
+    @app.put("/v1/watchlist")
+    async def put_watchlist(body: WatchlistIn, user: User = U) -> dict:
+        acct = await service.account(user)
+        return {"symbols": await service.run(lambda: acct.set_watchlist(body.symbols)), "set": True}
+
+    @app.get("/v1/alerts")
+    async def list_alerts(user: User = U) -> list[dict]:
+        acct = await service.account(user)
+        return [schema.alert_json(a) for a in await service.run(acct.alerts)]
+
+    @app.post("/v1/alerts", status_code=201)
+    async def set_alert(body: AlertIn, user: User = U) -> dict:
+        acct = await service.account(user)
+        return schema.alert_json(await service.run(lambda: acct.alert(body.symbol, above=body.above,
+                                                                     below=body.below)))
+
+    @app.delete("/v1/alerts/{alert_id}")
+    async def remove_alert(alert_id: int, user: User = U) -> dict:
+        acct = await service.account(user)
+        return schema.alert_json(await service.run(lambda: acct.remove_alert(alert_id)))
+
+    @app.get("/v1/export/{name}")
+    async def export(name: str, user: User = U) -> Response:
+        from ..engine.export import export_bytes
+
+        acct = await service.account(user)
+        data = await service.run(lambda: export_bytes(acct, name))
+        kind = "text/csv" if name.endswith(".csv") else \
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(content=data, media_type=kind,
+                        headers={"Content-Disposition": f'attachment; filename="{acct.name}-{name}"'})
 
     @app.get("/v1/equity")
     async def equity(user: User = U, points: int = Query(1000, ge=2, le=10_000)) -> list[dict]:

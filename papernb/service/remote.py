@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 
-from ..broker import OrderUpdate
-from ..engine.model import Estimate, Fill, MarketState, OrderView, RoundTrip, Snapshot
+from ..broker import AlertUpdate, OrderUpdate
+from ..engine.model import Alert, Estimate, Fill, MarketState, OrderView, RoundTrip, Snapshot
 from ..errors import (
     DuplicateClientOrderId,
     InvalidInput,
@@ -54,6 +54,14 @@ def _raise_for(r: httpx.Response) -> None:
     except ValueError:
         msg, code = r.text[:200], ""
     if r.status_code == 404:
+        from ..errors import UnknownAlert, UnknownTrip
+
+        if code == "unknown_trip":
+            raise UnknownTrip(msg)
+        if code == "unknown_alert":
+            raise UnknownAlert(msg)
+        if code == "no_position":
+            raise InvalidOrder(msg)
         raise UnknownOrder(msg)
     if r.status_code == 409:
         if "client_order_id" in msg:
@@ -78,6 +86,10 @@ def _number(v: Any) -> Any:
         except ArithmeticError:
             return v
     return v
+
+
+def _day(x: Any) -> Any:
+    return None if x is None else str(x)
 
 
 def _price(x: Any) -> Any:
@@ -114,6 +126,9 @@ class RemoteBroker:
         self._event_subs: list[Callable[[OrderUpdate], None]] = []
         self._tasks: list[asyncio.Task] = []
         self._history_due = True
+        self._watchlist: list[str] | None = None
+        self._alerts: dict[int, Alert] = {}
+        self._symbols: list[str] = []
         self.connected = False
         self.reconnects = 0
 
@@ -190,6 +205,10 @@ class RemoteBroker:
                 break
             after = page[-1]["id"]
         self._orders = {d["id"]: schema.order_from_json(d, self.account_name) for d in orders}
+        wl = await get("/v1/watchlist")
+        self._watchlist = wl["symbols"] if wl["set"] else None
+        self._symbols = await get("/v1/symbols")
+        self._alerts = {d["id"]: schema.alert_from_json(d, self.account_name) for d in await get("/v1/alerts")}
         self._set_account(acct)
         await self._load_history(get)
         if self._last_id is None:  # the stream starts where this picture of the account ends
@@ -311,6 +330,18 @@ class RemoteBroker:
                     cb(upd)
                 except Exception:
                     log.exception("order event subscriber %r failed", cb)
+        elif kind == "alert":
+            if "id" in e:
+                self._last_id = e["id"]
+                self._stream_seq = max(self._stream_seq, e["id"])
+            al = schema.alert_from_json(data["alert"], self.account_name)
+            self._alerts[al.id] = al
+            aupd = AlertUpdate(data["event"], al, e.get("id", 0), al.closed_at or al.created_at)
+            for cb in tuple(self._event_subs):
+                try:
+                    cb(aupd)
+                except Exception:
+                    log.exception("alert event subscriber %r failed", cb)
         elif kind == "account":
             self._stream_seq = max(self._stream_seq, data["seq"])
             self._set_account(data)
@@ -328,6 +359,7 @@ class RemoteBroker:
             await asyncio.sleep(0.5)
             with contextlib.suppress(PaperError):
                 self._apply_feed(await self._get("/v1/feed"))
+                self._symbols = await self._get("/v1/symbols")
                 self._market = schema.market_from_json(await self._get("/v1/market"))
                 wanted = sorted({*self._quotes, *(p.symbol for p in (self._snap.positions if self._snap else ()))})
                 if wanted:
@@ -413,11 +445,92 @@ class RemoteBroker:
     def fills(self) -> list[Fill]:
         return list(self._fills)
 
-    def trades(self) -> list[RoundTrip]:
-        return list(self._trips)
+    def _sync_get(self, path: str, **params: Any) -> Any:
+        try:
+            r = self._sync.get(path, params={k: v for k, v in params.items() if v is not None} or None)
+        except (httpx.HTTPError, RuntimeError) as e:
+            raise ServiceUnavailable(f"the service at {self.url} cannot be reached: {e}") from None
+        _raise_for(r)
+        return r
 
-    def stats(self) -> dict[str, Any]:
-        return dict(self._stats)
+    def trades(self, *, tag: str | None = None, symbol: str | None = None, since: Any = None,
+               until: Any = None) -> list[RoundTrip]:
+        if tag is None and symbol is None and since is None and until is None:
+            return list(self._trips)
+        r = self._sync_get("/v1/trades", tag=tag, symbol=symbol, since=_day(since), until=_day(until), limit=500)
+        return sorted((schema.trip_from_json(d, self.account_name) for d in r.json()), key=lambda t: t.id)
+
+    def stats(self, *, tag: str | None = None, symbol: str | None = None, since: Any = None,
+              until: Any = None) -> dict[str, Any]:
+        if tag is None and symbol is None and since is None and until is None:
+            return dict(self._stats)
+        r = self._sync_get("/v1/stats", tag=tag, symbol=symbol, since=_day(since), until=_day(until))
+        return {k: _number(v) for k, v in r.json().items()}
+
+    # -- Broker v2: one-click commands, the trader's records, export ------------------------------
+    async def close(self, symbol: str) -> list[OrderView]:
+        out = [self._remember(d) for d in await self._command("DELETE", f"/v1/positions/{normalize_symbol(symbol)}")]
+        await self._after_command(out[-1] if out else None)
+        return out
+
+    async def close_all(self) -> list[OrderView]:
+        out = [self._remember(d) for d in await self._command("DELETE", "/v1/positions")]
+        await self._after_command(out[-1] if out else None)
+        return out
+
+    async def cancel_all(self) -> list[OrderView]:
+        out = [self._remember(d) for d in await self._command("DELETE", "/v1/orders")]
+        await self._after_command()
+        return out
+
+    async def reset(self, cash: Any = None) -> Snapshot:
+        body = None if cash is None else {"cash": _price(cash)}
+        self._set_account(await self._command("POST", "/v1/account/reset", body))
+        self._history_due = True
+        await self._after_command()
+        return self.snapshot()
+
+    def watchlist(self) -> list[str]:
+        return list(self._symbols) if self._watchlist is None else list(self._watchlist)
+
+    async def set_watchlist(self, symbols: list[str]) -> list[str]:
+        body = await self._command("PUT", "/v1/watchlist", {"symbols": list(symbols)})
+        self._watchlist = body["symbols"]
+        return list(body["symbols"])
+
+    def feed_symbols(self) -> list[str]:
+        return list(self._symbols)
+
+    async def annotate(self, trip_id: int, note: str | None = None, tags: list[str] | None = None) -> RoundTrip:
+        d = await self._command("PATCH", f"/v1/trades/{int(trip_id)}", {"note": note, "tags": tags})
+        t = schema.trip_from_json(d, self.account_name)
+        self._trips = [t if x.id == t.id else x for x in self._trips]
+        return t
+
+    async def alert(self, symbol: str, above: Any = None, below: Any = None) -> Alert:
+        d = await self._command("POST", "/v1/alerts", {"symbol": symbol, "above": _price(above),
+                                                       "below": _price(below)})
+        al = schema.alert_from_json(d, self.account_name)
+        self._alerts[al.id] = al
+        return al
+
+    def alerts(self) -> list[Alert]:
+        return [a for _, a in sorted(self._alerts.items()) if a.status == "open"]
+
+    async def remove_alert(self, alert_id: int) -> Alert:
+        al = schema.alert_from_json(await self._command("DELETE", f"/v1/alerts/{int(alert_id)}"),
+                                    self.account_name)
+        self._alerts[al.id] = al
+        return al
+
+    def export(self, name: str) -> bytes:
+        from urllib.parse import quote
+
+        from ..engine.export import EXPORTS
+
+        if name not in EXPORTS:  # the engine's own refusal, before anything travels
+            raise InvalidInput(f"there is no export {name!r}; choose one of {', '.join(EXPORTS)}")
+        return self._sync_get(f"/v1/export/{quote(name)}").content
 
     def equity_history(self, max_points: int | None = None) -> list[tuple[int, Decimal]]:
         pts = self._equity

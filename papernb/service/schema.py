@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ..engine.model import Estimate, Fill, MarketState, OrderView, PositionView, RoundTrip, Snapshot
+from ..engine.model import Alert, Estimate, Fill, MarketState, OrderView, PositionView, RoundTrip, Snapshot
 from ..quote import Quote
 
 __all__ = ["account_json", "fill_json", "iso", "market_json", "money", "order_json", "position_json", "quote_json", "trip_json"]
@@ -86,7 +86,7 @@ def trip_json(t: RoundTrip) -> dict[str, Any]:
             "avg_exit": money(t.avg_exit), "realized_pl": money(t.realized_pl),
             "fees": money(t.fees), "net_pl": money(t.net_pl), "return_pct": str(t.return_pct),
             "opened_at": iso(t.opened_at), "closed_at": iso(t.closed_at), "mfe": money(t.mfe), "mae": money(t.mae),
-            "verdict": t.verdict, "epoch": t.epoch}
+            "verdict": t.verdict, "epoch": t.epoch, "note": t.note, "tags": list(t.tags)}
 
 
 def quote_json(q: Quote, age_ns: int, stale: bool) -> dict[str, Any]:
@@ -179,7 +179,8 @@ def trip_from_json(d: dict[str, Any], account: str) -> RoundTrip:
     return RoundTrip(d["id"], account, d["symbol"], d["direction"], d["qty"], d["entries"], d["exits"],
                      dec(d["avg_entry"]), dec(d["avg_exit"]), dec(d["realized_pl"]), dec(d["fees"]),  # type: ignore[arg-type]
                      dec(d["net_pl"]), Decimal(d["return_pct"]), ns(d["opened_at"]), ns(d["closed_at"]),  # type: ignore[arg-type]
-                     dec(d["mfe"]), dec(d["mae"]), d["epoch"])  # type: ignore[arg-type]
+                     dec(d["mfe"]), dec(d["mae"]), d["epoch"], d.get("note") or "",  # type: ignore[arg-type]
+                     tuple(d.get("tags") or ()))
 
 
 def estimate_from_json(d: dict[str, Any]) -> Estimate:
@@ -195,3 +196,14 @@ def estimate_from_json(d: dict[str, Any]) -> Estimate:
 def market_from_json(d: dict[str, Any]) -> MarketState:
     return MarketState(d["state"], d["text"], d["trading_hours"], bool(d["trading"]), ns(d["ts"]) or 0,
                        ns(d["next_open"]), ns(d["next_close"]))
+
+
+def alert_json(a: Alert) -> dict[str, Any]:
+    return {"id": a.id, "symbol": a.symbol, "above": money(a.above), "below": money(a.below),
+            "created_at": iso(a.created_at), "status": a.status, "closed_at": iso(a.closed_at),
+            "price": money(a.price), "direction": a.direction}
+
+
+def alert_from_json(d: dict[str, Any], account: str) -> Alert:
+    return Alert(d["id"], account, d["symbol"], dec(d["above"]), dec(d["below"]), ns(d["created_at"]),  # type: ignore[arg-type]
+                 d["status"], ns(d["closed_at"]), dec(d["price"]), d["direction"])

@@ -8,7 +8,7 @@ its snapshots, and redraws itself only when what it shows changed::
 
     session = pn.connect()
     dashboard(session)                 # everything
-    PositionsTable(session.broker)     # or one panel
+    PositionsTable(session.broker)     # or one panel: QuoteBoard, OrderTicket, Notifications, ...
 
 Panels talk to the broker protocol only (never the engine, DuckDB or Redis); clicks are
 queued onto the kernel's event loop and validated there.
@@ -18,23 +18,31 @@ from __future__ import annotations
 
 from ._base import Panel, parse_price, parse_qty
 from .banner import AccountBanner
+from .board import QuoteBoard
 from .chart import EquityChart
 from .dashboard import Dashboard, dashboard
+from .export import ExportPanel
 from .history import OrderHistory
 from .journal import TradeJournal
+from .notifications import Notifications
 from .pending import PendingOrders
 from .positions import PositionsTable
+from .table import DataTable
 from .ticket import OrderTicket
 
 __all__ = [
     "AccountBanner",
     "Dashboard",
+    "DataTable",
     "EquityChart",
+    "ExportPanel",
+    "Notifications",
     "OrderHistory",
     "OrderTicket",
     "Panel",
     "PendingOrders",
     "PositionsTable",
+    "QuoteBoard",
     "TradeJournal",
     "dashboard",
     "parse_price",

@@ -27,14 +27,14 @@ import ipywidgets as widgets
 from ..broker import Broker, Snapshot
 from ..errors import InvalidOrder, PaperError
 from ..money import from_units, price_units
-from ._format import CSS
+from ._format import CSS, esc
 
 if TYPE_CHECKING:
     from ..session import Session
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Panel", "as_broker", "parse_price", "parse_qty"]
+__all__ = ["ConfirmBar", "Panel", "as_broker", "message_html", "parse_price", "parse_qty", "sentence"]
 
 
 def as_broker(source: Broker | Session | Any) -> Broker:
@@ -87,6 +87,70 @@ def parse_price(text: object, what: str) -> Decimal:
         raise InvalidOrder(str(e)) from None
 
 
+def sentence(text: str) -> str:
+    """An engine message as a sentence on screen: first letter upper-case."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] if text else text
+
+
+def message_html(text: str, kind: str = "ok") -> str:
+    """An inline message next to a control: ``ok`` (green), ``error`` (red) or ``muted``; "" clears it."""
+    if not text:
+        return ""
+    return f'<span class="papernb-{kind}">{esc(sentence(text))}</span>'
+
+
+class ConfirmBar(widgets.HBox):
+    """"Are you sure?" for a command that cannot be undone (Close, Close all, Reset).
+
+    :meth:`ask` shows a sentence that says what will happen, with a button that does it and
+    one that keeps things as they are.  The action runs only if the question is still open
+    when Confirm is clicked, so a forged Confirm click with no question asked does nothing.
+    """
+
+    def __init__(self, panel: Panel, css: str) -> None:
+        self.text = widgets.HTML(layout=widgets.Layout(flex="1 1 auto"))
+        self.yes = widgets.Button(description="Confirm", button_style="danger",
+                                  layout=widgets.Layout(width="auto", flex="0 0 auto"))
+        self.no = widgets.Button(description="Keep", layout=widgets.Layout(width="auto", flex="0 0 auto"))
+        super().__init__([self.text, self.yes, self.no],
+                         layout=widgets.Layout(display="none", align_items="center", flex_flow="row wrap",
+                                               grid_gap="4px 8px"))
+        self.add_class("papernb-confirm")
+        self.add_class(css)
+        self.yes.add_class("papernb-confirm-yes")
+        self.no.add_class("papernb-confirm-no")
+        self._action: Callable[[], None] | None = None
+        self.yes.on_click(lambda _b: panel._soon(self.confirm))
+        self.no.on_click(lambda _b: panel._soon(self.dismiss))
+
+    @property
+    def asking(self) -> bool:
+        return self._action is not None
+
+    def ask(self, question: str, label: str, action: Callable[[], None]) -> None:
+        self._action = action
+        with self.hold_sync():
+            self.text.value = f'<span class="papernb-confirm-text">{esc(question)}</span>'
+            self.yes.description = label
+        self.layout.display = None
+
+    def confirm(self) -> None:
+        action, self._action = self._action, None
+        self.layout.display = "none"
+        if action is not None:
+            action()
+
+    def dismiss(self) -> None:
+        self._action = None
+        self.layout.display = "none"
+
+    def close(self) -> None:
+        for w in (self.text, self.yes, self.no):
+            w.close()
+        super().close()
+
+
 class Panel(widgets.VBox):
     """Base of every panel: ``Panel(broker)``; subclasses implement ``_build`` and ``render``."""
 
@@ -100,6 +164,7 @@ class Panel(widgets.VBox):
         self._queued = 0
         self._qlock = threading.Lock()
         self._unsubscribe: Callable[[], None] | None = None
+        self._unsub_events: Callable[[], None] | None = None
         self.snapshot: Snapshot | None = None
         self.add_class("papernb-root")
         self.add_class(self.css_class)
@@ -204,10 +269,17 @@ class Panel(widgets.VBox):
                 return
             await asyncio.sleep(0)
 
+    def _listen_events(self, callback: Callable[[Any], None]) -> None:
+        """Hear the broker's typed order and alert updates (``subscribe_events``), on the panel's loop."""
+        self._unsub_events = self.broker.subscribe_events(lambda update: self._soon(callback, update))
+
     # -- lifetime ---------------------------------------------------------------------------
     def close(self) -> None:
         """Stop listening to the broker and close the widgets (running commands finish)."""
         unsub, self._unsubscribe = self._unsubscribe, None
+        if unsub is not None:
+            unsub()
+        unsub, self._unsub_events = self._unsub_events, None
         if unsub is not None:
             unsub()
         for child in self._descendants():

@@ -100,6 +100,14 @@ def label(enum_value: object) -> str:
     return text.replace("_", " ").capitalize().replace("Stop limit", "Stop-limit")
 
 
+def some_symbols(symbols: Sequence[str], n: int = 6) -> str:
+    """``AAPL, MSFT, NVDA, … (10 symbols)``; "no symbols yet" when there are none."""
+    if not symbols:
+        return "no symbols yet"
+    head = ", ".join(symbols[:n])
+    return head if len(symbols) <= n else f"{head}, … ({len(symbols)} symbols)"
+
+
 Cell = tuple[str, str]  # (escaped html, extra css classes)
 
 
@@ -148,7 +156,7 @@ CSS = """
 .papernb-market-state { font-size: 12px; } .papernb-market-open, .papernb-market-early-close { color: #0a7d32; }
 .papernb-market-pre-market, .papernb-market-after-hours { color: #b26a00; }
 .papernb-market-closed, .papernb-market-holiday { color: #57606a; }
-.papernb-order-cells { display: grid; grid-template-columns: 40px 80px 44px 56px 56px 76px 80px 80px 44px 120px 60px;
+.papernb-order-cells { display: grid; grid-template-columns: 40px 80px 44px 56px 56px 76px 80px 80px 44px 120px 130px 60px;
   gap: 0 6px; font-variant-numeric: tabular-nums; align-items: center; }
 .papernb-order-cells span { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .papernb-order-head { color: #57606a; font-weight: 600; border-bottom: 1px solid #d0d7de; }
@@ -158,5 +166,61 @@ CSS = """
 .papernb-ticket-quote, .papernb-ticket-estimate { font-variant-numeric: tabular-nums; padding: 2px 0; }
 .papernb-stats-grid { display: flex; flex-wrap: wrap; gap: 4px 18px; margin-bottom: 6px; }
 .papernb-muted { color: #57606a; }
+.papernb-subtitle { font-weight: 600; margin: 8px 0 2px 0; color: #57606a; }
+.papernb-datatable tr[data-key] { cursor: pointer; }
+.papernb-datatable tr[data-key]:hover { background: #f6f8fa; }
+.papernb-datatable tr.papernb-row-selected { background: #ddf4ff; }
+.papernb-table td.papernb-col-actions { text-align: left; }
+.papernb-action { font: inherit; font-size: 12px; margin: 0 2px; padding: 1px 7px; border: 1px solid #d0d7de;
+  border-radius: 4px; background: #f6f8fa; color: #1f2328; cursor: pointer; }
+.papernb-action:hover { background: #eaeef2; }
+.papernb-action-buy { color: #0a7d32; } .papernb-action-sell, .papernb-action-close { color: #c62828; }
+.papernb-spark-up { stroke: #0a7d32; } .papernb-spark-down { stroke: #c62828; }
+.papernb-table td.papernb-col-trend { padding-top: 0; padding-bottom: 0; }
+.papernb-table td.papernb-col-note, .papernb-table td.papernb-col-tags, .papernb-table td.papernb-col-tag { text-align: left; }
+.papernb-table td.papernb-col-note { white-space: normal; min-width: 120px; }
+.papernb-confirm { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: 4px 8px; margin: 4px 0; }
+.papernb-toasts { position: fixed; top: 12px; right: 12px; z-index: 10000; display: flex; flex-direction: column;
+  gap: 6px; max-width: min(360px, calc(100vw - 24px)); pointer-events: none; }
+.papernb-toast { pointer-events: auto; background: #fff; border: 1px solid #d0d7de; border-left: 4px solid #0969da;
+  border-radius: 6px; padding: 8px 10px; box-shadow: 0 4px 12px rgba(0,0,0,.15); font-size: 13px; }
+.papernb-toast-ok { border-left-color: #0a7d32; } .papernb-toast-error { border-left-color: #c62828; }
+.papernb-toast-warn { border-left-color: #b26a00; }
+.papernb-notes { list-style: none; margin: 0; padding: 0; max-height: 360px; overflow-y: auto; }
+.papernb-note { padding: 3px 2px; border-bottom: 1px solid #eaeef2; }
+.papernb-note-time { color: #57606a; font-variant-numeric: tabular-nums; margin-right: 6px; }
+.papernb-note-error .papernb-note-text { color: #c62828; } .papernb-note-ok .papernb-note-text { color: #0a7d32; }
+.papernb-downloads { display: flex; flex-wrap: wrap; gap: 6px; margin: 6px 0; }
+.papernb-download { font: inherit; padding: 4px 10px; border: 1px solid #d0d7de; border-radius: 4px; background: #f6f8fa;
+  cursor: pointer; }
+.papernb-download-message { min-height: 1.2em; }
+.papernb-dashboard, .papernb-dashboard .widget-box { max-width: 100%; box-sizing: border-box; }
+/* a phone (390 px): panels stack, the less needed columns go, the buttons stay */
+@media (max-width: 640px) {
+  .papernb-board-table .papernb-col-bid, .papernb-board-table .papernb-col-ask,
+  .papernb-board-table .papernb-col-change, .papernb-board-table .papernb-col-trend,
+  .papernb-positions-table .papernb-col-avg, .papernb-positions-table .papernb-col-value,
+  .papernb-positions-table .papernb-col-day, .papernb-positions-table .papernb-col-upl-pct { display: none; }
+  .papernb-table th, .papernb-table td { padding: 3px 4px; }
+  .papernb-metric { min-width: 90px; }
+  .papernb-middle > .widget-box { flex: 1 1 100% !important; margin: 0 !important; }
+  .papernb-order-cells { grid-template-columns: 28px 58px 36px 40px 72px 1fr; }
+  .papernb-order-cells .papernb-col-filled, .papernb-order-cells .papernb-col-type,
+  .papernb-order-cells .papernb-col-stop, .papernb-order-cells .papernb-col-tif,
+  .papernb-order-cells .papernb-col-review, .papernb-order-head .papernb-col-holds { display: none; }
+  .papernb-order-cells .papernb-col-holds { grid-column: 1 / -1; color: #57606a; }
+  .papernb-order-row .widget-hbox { flex-wrap: wrap; }
+  .papernb-history-table .papernb-col-id, .papernb-history-table .papernb-col-filled,
+  .papernb-history-table .papernb-col-type, .papernb-history-table .papernb-col-limit,
+  .papernb-history-table .papernb-col-stop, .papernb-history-table .papernb-col-tif,
+  .papernb-history-table .papernb-col-reason, .papernb-history-table .papernb-col-avg,
+  .papernb-trips .papernb-col-entry, .papernb-trips .papernb-col-exit,
+  .papernb-trips .papernb-col-return, .papernb-trips .papernb-col-held, .papernb-trips .papernb-col-mfe,
+  .papernb-trips .papernb-col-mae, .papernb-trips .papernb-col-direction, .papernb-trips .papernb-col-qty,
+  .papernb-tags-table th:nth-child(4), .papernb-tags-table td:nth-child(4), .papernb-tags-table th:nth-child(5),
+  .papernb-tags-table td:nth-child(5), .papernb-tags-table th:nth-child(6), .papernb-tags-table td:nth-child(6),
+  .papernb-alerts-table .papernb-col-set { display: none; }
+  .papernb-trips .papernb-col-note { min-width: 0; }
+}
 </style>
 """

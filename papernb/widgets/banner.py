@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..broker import Snapshot
-from ._base import Panel
+from ._base import ConfirmBar, Panel, message_html
 from ._format import esc, money, pl_class
 
 __all__ = ["AccountBanner", "feed_status", "market_html"]
@@ -70,6 +70,21 @@ _METRICS = (
 )
 
 
+def reset_question(snap: Snapshot) -> str:
+    """What Reset will do, in the words of Engine 2's reset."""
+    n_orders, n_pos = len(snap.open_orders), len(snap.positions)
+    steps = []
+    if n_orders:
+        steps.append(f"cancels {n_orders} open order{'s' if n_orders != 1 else ''}")
+    if n_pos:
+        steps.append(f"closes {n_pos} position{'s' if n_pos != 1 else ''} at {'their' if n_pos != 1 else 'its'} last "
+                     f"mark{'s' if n_pos != 1 else ''} (each round trip keeps its verdict in the journal)")
+    steps.append(f"starts over with {money(snap.starting_cash)} cash")
+    did = ", ".join(steps[:-1]) + (" and " if len(steps) > 1 else "") + steps[-1]
+    return (f"Reset account {snap.account}? This {did}. Order history and the journal of epoch {snap.epoch} are "
+            f"kept (see them with epoch='all'); listings then show the new epoch.")
+
+
 class AccountBanner(Panel):
     """Account name, equity, cash, buying power, reserved, day / unrealized / realized P/L, feed status,
     market state ("Market open", "Market closed until Mon 09:30", "Holiday: Thanksgiving Day", ...)
@@ -84,7 +99,34 @@ class AccountBanner(Panel):
     def _build(self) -> list[widgets.Widget]:
         self.html = widgets.HTML()
         self.html.add_class("papernb-banner-html")
-        return [self.html]
+        self.reset_button = widgets.Button(description="Reset account…", tooltip="start over with fresh cash",
+                                           layout=widgets.Layout(width="auto"))
+        self.reset_button.add_class("papernb-reset")
+        self.reset_button.on_click(lambda _b: self._soon(self.ask_reset))
+        self.confirm = ConfirmBar(self, "papernb-reset-confirm")
+        self.message = widgets.HTML()
+        self.message.add_class("papernb-banner-message")
+        actions = widgets.HBox([self.reset_button, self.message], layout=widgets.Layout(align_items="center",
+                                                                                         flex_flow="row wrap"))
+        return [self.html, actions, self.confirm]
+
+    def ask_reset(self) -> None:
+        """Reset pressed: say what reset does (Engine 2's reset); Confirm sends ``broker.reset``."""
+        snap = self.broker.snapshot()
+        cash = snap.starting_cash
+        self._set(self.message, value="")
+        self.confirm.ask(reset_question(snap), "Reset account", lambda: self._reset(cash))
+
+    def _reset(self, cash: Any) -> None:
+        def done(snap: Snapshot | None, error: str | None) -> None:
+            if error is not None or snap is None:
+                self._set(self.message, value=message_html(error or "no answer from the broker", "error"))
+                return
+            self._set(self.message, value=message_html(
+                f"account reset: epoch {snap.epoch} starts with {money(snap.cash)}", "ok"))
+            self.redraw()
+
+        self._run(lambda: self.broker.reset(cash), done)
 
     def render(self, snap: Snapshot) -> None:
         values = {

@@ -49,8 +49,9 @@ class EquityChart(Panel):
                        grid_lines="dashed")
         self.figure = bq.Figure(marks=[self.lines], axes=[ax_x, ax_y], title="Equity",
                                 fig_margin={"top": 40, "bottom": 40, "left": 80, "right": 20},
-                                layout=widgets.Layout(width="100%", height="320px"))
+                                layout=widgets.Layout(width="100%", max_width="100%", height="320px"))
         self.figure.add_class("papernb-chart-figure")
+        self.layout.overflow = "hidden"  # the figure resizes to its box; a pixel over while it does is clipped
         self._drawn: tuple[tuple[float, ...], tuple[float, ...]] | None = None
         self._drawn_at = 0.0
         return [self.figure]

@@ -1,4 +1,4 @@
-"""Pending orders: every open order, with inline Edit (qty / limit / stop) and Cancel."""
+"""Pending orders: every open order with what it holds, inline Edit (qty / limit / stop), Cancel, Cancel all."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import ipywidgets as widgets
 
 from ..broker import OrderType, OrderView, Snapshot
 from ..errors import InvalidOrder
-from ._base import Panel, parse_price, parse_qty
-from ._format import esc, label, price
+from ._base import Panel, message_html, parse_price, parse_qty
+from ._format import esc, label, money, price
 
 __all__ = ["PendingOrders"]
 
-_HEAD = ("Id", "Symbol", "Side", "Qty", "Filled", "Type", "Limit", "Stop", "TIF", "Status", "Review")
+_HEAD = (("id", "Id"), ("symbol", "Symbol"), ("side", "Side"), ("qty", "Qty"), ("filled", "Filled"), ("type", "Type"),
+         ("limit", "Limit"), ("stop", "Stop"), ("tif", "TIF"), ("status", "Status"), ("holds", "Holds"),
+         ("review", "Review"))
 _HAS_LIMIT = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 _HAS_STOP = (OrderType.STOP, OrderType.STOP_LIMIT)
 
@@ -23,6 +25,16 @@ def countdown(order: OrderView, now: int) -> str:
     """Seconds left in the review window (``3 s``), or "" once the order may fill."""
     left = order.eligible_at - now
     return f"{math.ceil(left / 1e9)} s" if left > 0 else ""
+
+
+def holds(o: OrderView) -> str:
+    """What an open order holds: ``holds $1,899.00`` (cash) or ``holds 10 shares`` (or both)."""
+    parts = []
+    if o.reserved_cash:
+        parts.append(money(o.reserved_cash))
+    if o.reserved_shares:
+        parts.append(f"{o.reserved_shares:,} share{'s' if o.reserved_shares != 1 else ''}")
+    return "holds " + " + ".join(parts) if parts else ""
 
 
 def order_cells(o: OrderView, now: int) -> str:
@@ -38,6 +50,7 @@ def order_cells(o: OrderView, now: int) -> str:
         ("stop", price(o.stop) if o.stop is not None else ""),
         ("tif", label(o.tif)),
         ("status", label(o.status)),
+        ("holds", holds(o)),
         ("review", countdown(o, now)),
     )
     spans = "".join(
@@ -52,7 +65,7 @@ class _OrderRow(widgets.VBox):
     def __init__(self, panel: PendingOrders, order: OrderView) -> None:
         self.panel = panel
         self.order = order
-        self.cells = widgets.HTML(layout=widgets.Layout(flex="0 1 auto"))
+        self.cells = widgets.HTML(layout=widgets.Layout(flex="0 1 auto", min_width="0"))
         self.edit_button = widgets.Button(description="Edit", layout=widgets.Layout(width="56px"),
                                           tooltip="change quantity or price")
         self.cancel_button = widgets.Button(description="Cancel", layout=widgets.Layout(width="64px"),
@@ -185,12 +198,20 @@ class PendingOrders(Panel):
     def _build(self) -> list[widgets.Widget]:
         self.rows: dict[int, _OrderRow] = {}
         title = widgets.HTML('<div class="papernb-title">Pending orders</div>')
-        head = "".join(f"<span>{esc(h)}</span>" for h in _HEAD)
+        head = "".join(f'<span class="papernb-col-{k}">{esc(h)}</span>' for k, h in _HEAD)
         self.header = widgets.HTML(f'<div class="papernb-order-cells papernb-order-head">{head}</div>')
         self.empty = widgets.HTML('<div class="papernb-empty">No pending orders.</div>')
         self.body = widgets.VBox()
         self.body.add_class("papernb-pending-rows")
-        return [title, self.header, self.body]
+        self.cancel_all_button = widgets.Button(description="Cancel all", disabled=True, button_style="warning",
+                                                tooltip="cancel every open order", layout=widgets.Layout(width="auto"))
+        self.cancel_all_button.add_class("papernb-cancel-all")
+        self.cancel_all_button.on_click(lambda _b: self._soon(self.cancel_all))
+        self.message = widgets.HTML()
+        self.message.add_class("papernb-pending-message")
+        table = widgets.VBox([self.header, self.body], layout=widgets.Layout(overflow="auto"))
+        table.add_class("papernb-pending-table")
+        return [title, table, widgets.HBox([self.cancel_all_button]), self.message]
 
     def render(self, snap: Snapshot) -> None:
         now = self.broker.now()
@@ -207,6 +228,23 @@ class PendingOrders(Panel):
         children = tuple(self.rows[oid] for oid in seen) or (self.empty,)
         if self.body.children != children:
             self.body.children = children
+        self._set(self.cancel_all_button, disabled=not seen)
+
+    def cancel_all(self) -> None:
+        """Cancel every open order in one command (checked here: a forged click with none open does nothing)."""
+        if not self.broker.snapshot().open_orders:
+            self._set(self.message, value=message_html("there are no open orders to cancel", "error"))
+            return
+
+        def done(orders: list[OrderView] | None, error: str | None) -> None:
+            if error is not None or orders is None:
+                self._set(self.message, value=message_html(error or "no answer from the broker", "error"))
+                return
+            n = len(orders)
+            self._set(self.message, value=message_html(f"cancelled {n} order{'s' if n != 1 else ''}", "ok"))
+            self.redraw()
+
+        self._run(self.broker.cancel_all, done)
 
     def row(self, order_id: int) -> _OrderRow | None:
         """The row of an open order (tests, notebooks)."""

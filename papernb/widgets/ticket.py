@@ -19,7 +19,7 @@ from ..errors import InvalidOrder, PaperError
 from ..money import from_units, read_decimal, to_units
 from ..quote import normalize_symbol
 from ._base import Panel, parse_price, parse_qty
-from ._format import esc, label, money, price
+from ._format import esc, label, money, price, some_symbols
 
 __all__ = ["OrderTicket"]
 
@@ -62,9 +62,11 @@ class OrderTicket(Panel):
 
     def _build(self) -> list[widgets.Widget]:
         def wide() -> widgets.Layout:  # one Layout per widget: a shared one would hide them together
-            return widgets.Layout(width="260px")
+            return widgets.Layout(width="100%", max_width="300px")
 
-        self.symbol = widgets.Text(description="Symbol", placeholder="AAPL", layout=wide(), continuous_update=True)
+        # suggests the symbols the feed carries (``broker.feed_symbols()``); any symbol may be typed
+        self.symbol = widgets.Combobox(description="Symbol", placeholder="AAPL", layout=wide(), continuous_update=True,
+                                       ensure_option=False)
         self.side = widgets.ToggleButtons(options=[("Buy", "BUY"), ("Sell", "SELL")], value="BUY",
                                           style={"button_width": "76px"})
         self.qty = widgets.Text(description="Qty", placeholder="shares, e.g. 10", layout=wide())
@@ -77,7 +79,7 @@ class OrderTicket(Panel):
         self.tif = widgets.Dropdown(options=_TIFS, value="DAY", description="Time in force", layout=wide())
         self.summary = widgets.HTML()
         self.submit_button = widgets.Button(description="Submit order", button_style="primary", disabled=True,
-                                            layout=widgets.Layout(width="260px"))
+                                            layout=widgets.Layout(width="100%", max_width="300px"))
         self.message = widgets.HTML()
         for w in (self.symbol, self.qty, self.type, self.limit, self.stop, self.trail, self.take_profit, self.stop_loss,
                   self.tif):
@@ -97,6 +99,9 @@ class OrderTicket(Panel):
         self._last_coid: str | None = None
         self._last_click = 0.0
         self.last_order: OrderView | None = None
+        self._order_seq = 0  # the journal seq of the last update shown for ``last_order``
+        self._options: tuple[str, ...] = ()
+        self._listen_events(self._order_update)
         for w in (self.symbol, self.side, self.qty, self.type, self.limit, self.stop, self.trail, self.take_profit,
                   self.stop_loss, self.tif):
             w.observe(lambda _change: self._soon(self._form_changed), names="value")
@@ -148,8 +153,19 @@ class OrderTicket(Panel):
         return {"symbol": symbol, "side": side, "qty": qty, "type": typ, "limit": limit, "stop": stop, "tif": tif,
                 "trail": trail, "trail_pct": trail_pct, "take_profit": tp, "stop_loss": sl}
 
+    def fill(self, symbol: str, side: str | None = None) -> None:
+        """Put ``symbol`` (and ``side``: "BUY" / "SELL") on the ticket: a click on the quote board."""
+        with self.hold_sync():
+            self.symbol.value = symbol
+            if side in ("BUY", "SELL"):
+                self.side.value = side
+
     # -- live quote and estimate ----------------------------------------------------------------
     def render(self, snap: Snapshot) -> None:
+        options = tuple(self.broker.feed_symbols())
+        if options != self._options:
+            self._options = options
+            self.symbol.options = options
         self._draw_summary()
 
     def _quote_html(self) -> tuple[str, Any]:
@@ -162,6 +178,10 @@ class OrderTicket(Panel):
         except PaperError as e:
             return f'<span class="papernb-error">{esc(e)}</span>', None
         if q is None:
+            carried = self._options or tuple(self.broker.feed_symbols())
+            if sym not in carried:
+                return (f'<span class="papernb-error papernb-unknown-symbol">No quotes for {esc(sym)}: the feed '
+                        f'carries {esc(some_symbols(carried))}</span>'), None
             return f'<span class="papernb-muted">No quote for {esc(sym)} yet.</span>', None
         parts = [f'<b class="papernb-sym">{esc(sym)}</b>',
                  f'bid <span class="papernb-quote-bid">{esc(price(q.bid))}</span>',
@@ -238,9 +258,32 @@ class OrderTicket(Panel):
         if error is not None or o is None:
             self._say(_sentence(error or "no answer from the broker"), ok=False)
             return
+        if self.last_order is None or self.last_order.id != o.id:
+            self._order_seq = 0
         self.last_order = o
-        self._say(describe_result(o), ok=o.status is not OrderStatus.REJECTED)
+        self._show_order(o)
         self._draw_summary()
+
+    def _order_update(self, update: Any) -> None:
+        """The ticket's message follows its order: "accepted: PENDING" becomes "filled 10 @ $190.24"."""
+        o = getattr(update, "order", None)
+        last = self.last_order
+        if o is None or last is None or o.id != last.id or update.seq <= self._order_seq:
+            return
+        self._order_seq = update.seq
+        self.last_order = o
+        self._show_order(o)
+
+    def _show_order(self, o: OrderView) -> None:
+        text = describe_result(o)
+        if o.status is OrderStatus.REJECTED:
+            kind = "papernb-error"
+        elif o.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+            kind = "papernb-muted"
+        else:
+            kind = "papernb-ok"
+        self._set(self.message, value=f'<span class="{kind} papernb-order-status-{o.status.value.lower()}">'
+                                      f'{esc(text)}</span>')
 
 
 def _sentence(text: str) -> str:
@@ -248,10 +291,33 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+
 def describe_result(o: OrderView) -> str:
-    """``Order 3 accepted: PENDING — Buy 10 AAPL Limit $180.00 Day`` or ``Order 4 rejected: <reason>``."""
+    """The ticket's message for its order, as it stands now:
+
+    ``Order 3 accepted: PENDING — Buy 10 AAPL Limit $180.00 Day``, then ``Order 3 filled 10 @ $190.24 — ...``,
+    ``Order 3 partially filled 4 of 10 @ $190.24 — ...``, ``Order 3 cancelled: <reason> — ...``,
+    ``Order 3 expired: <reason> — ...`` or ``Order 4 rejected: <reason>``.
+    """
     if o.status is OrderStatus.REJECTED:
         return f"Order {o.id} rejected: {o.reason or 'no reason given'}"
+    what = _order_text(o)
+    if o.status is OrderStatus.FILLED:
+        return f"Order {o.id} filled {o.filled_qty:,} @ {price(o.avg_fill_price)} — {what}"
+    if o.status is OrderStatus.PARTIALLY_FILLED:
+        head = f"Order {o.id} partially filled {o.filled_qty:,} of {o.qty:,} @ {price(o.avg_fill_price)} — {what}"
+        return head + (f" ({o.reason})" if o.reason else "")
+    if o.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+        filled = f"; {o.filled_qty:,} filled @ {price(o.avg_fill_price)}" if o.filled_qty else ""
+        return f"Order {o.id} {o.status.value.lower()}: {o.reason or 'no reason given'} — {what}{filled}"
+    text = f"Order {o.id} accepted: {o.status.value} — {what}"
+    if o.reason:
+        text += f" ({o.reason})"
+    return text
+
+
+def _order_text(o: OrderView) -> str:
+    """``Buy 10 AAPL Limit $180.00 Day``."""
     if o.type is OrderType.STOP_LIMIT:
         px = f" stop {price(o.stop)} limit {price(o.limit)}"
     elif o.type is OrderType.LIMIT:
@@ -267,10 +333,4 @@ def describe_result(o: OrderView) -> str:
         px += f" take profit {price(o.take_profit)}"
     if o.stop_loss is not None:
         px += f" stop loss {price(o.stop_loss)}"
-    text = (f"Order {o.id} accepted: {o.status.value} — {label(o.side)} {o.qty:,} {o.symbol} "
-            f"{label(o.type)}{px} {label(o.tif)}")
-    if o.filled_qty:
-        text += f"; filled {o.filled_qty:,} @ {price(o.avg_fill_price)}"
-    if o.reason:
-        text += f" ({o.reason})"
-    return text
+    return f"{label(o.side)} {o.qty:,} {o.symbol} {label(o.type)}{px} {label(o.tif)}"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import papernb as pn
-from papernb.broker import Broker, OrderUpdate
+from papernb.broker import AlertUpdate, Broker, OrderUpdate
 from papernb.feed.hub import Hub
 
 
@@ -260,6 +260,26 @@ def test_market_state_says_where_the_market_is_in_its_day(make_rig: Callable[[],
     run(scenario, make_rig)
 
 
+# -- Broker v2: one-click commands, the trader's records, export ---------------------------------------
+def test_close_cancels_the_closing_side_and_sells_the_position_at_market(make_rig: Callable[[], Any]) -> None:
+    async def scenario(rig: Rig) -> None:
+        rig.quote("AAPL", "189.90", "190.10", "190.00")
+        await rig.broker.submit("AAPL", "buy", 10, type="market")
+        held = await rig.broker.submit("AAPL", "sell", 10, type="limit", limit="200.00", tif="gtc")
+        keep = await rig.broker.submit("AAPL", "buy", 1, type="limit", limit="150.00", tif="gtc")
+        out = await rig.broker.close("aapl")
+        assert [(o.id, o.status) for o in out][0] == (held.id, pn.OrderStatus.CANCELLED)
+        sale = out[-1]
+        assert (sale.side, sale.type, sale.qty, sale.status, sale.avg_fill_price) == (
+            pn.Side.SELL, pn.OrderType.MARKET, 10, pn.OrderStatus.FILLED, D("189.90"))
+        assert rig.broker.snapshot().positions == ()
+        assert [o.id for o in rig.broker.orders(status="open")] == [keep.id]
+        with pytest.raises(pn.InvalidOrder, match="there is no open position in AAPL to close"):
+            await rig.broker.close("AAPL")
+
+    run(scenario, make_rig)
+
+
 def test_the_quants_order_types_through_the_broker_and_their_events(make_rig: Callable[[], Any]) -> None:
     async def scenario(rig: Rig) -> None:
         seen: list[OrderUpdate] = []
@@ -292,5 +312,127 @@ def test_the_quants_order_types_through_the_broker_and_their_events(make_rig: Ca
                               ("accepted", sl_id)]
         assert ("linked", tp_id) in events and ("linked", a.id) in events
         assert events[-2:] == [("filled", tp_id), ("cancelled", sl_id)]
+def test_close_all_and_cancel_all_each_take_one_command(make_rig: Callable[[], Any]) -> None:
+    async def scenario(rig: Rig) -> None:
+        rig.quote("AAPL", "189.90", "190.10", "190.00")
+        rig.quote("MSFT", "374.50", "374.70", "374.60")
+        await rig.broker.submit("AAPL", "buy", 10, type="market")
+        await rig.broker.submit("MSFT", "buy", 2, type="market")
+        rest = [await rig.broker.submit("AAPL", "buy", 1, type="limit", limit=str(150 + i), tif="gtc")
+                for i in range(3)]
+        cancelled = await rig.broker.cancel_all()
+        assert sorted(o.id for o in cancelled) == [o.id for o in rest]
+        assert all(o.status is pn.OrderStatus.CANCELLED for o in cancelled)
+        assert rig.broker.orders(status="open") == [] and await rig.broker.cancel_all() == []
+        closed = await rig.broker.close_all()
+        assert [(o.symbol, o.side, o.qty, o.status) for o in closed] == [
+            ("AAPL", pn.Side.SELL, 10, pn.OrderStatus.FILLED), ("MSFT", pn.Side.SELL, 2, pn.OrderStatus.FILLED)]
+        assert rig.broker.snapshot().positions == () and len(rig.broker.trades()) == 2
+
+    run(scenario, make_rig)
+
+
+def test_reset_cancels_closes_at_the_marks_and_starts_a_new_epoch(make_rig: Callable[[], Any]) -> None:
+    async def scenario(rig: Rig) -> None:
+        rig.quote("AAPL", "189.90", "190.10", "190.00")
+        await rig.broker.submit("AAPL", "buy", 10, type="market")
+        o = await rig.broker.submit("AAPL", "buy", 1, type="limit", limit="150.00", tif="gtc")
+        snap = await rig.broker.reset(50_000)
+        assert (snap.epoch, snap.cash, snap.positions, snap.open_orders) == (2, D("50000.00"), (), ())
+        assert rig.broker.orders() == [] and rig.broker.trades() == []  # listings show the new epoch
+        assert rig.broker.snapshot().equity == D("50000.00")
+        with pytest.raises(pn.OrderNotOpen):
+            await rig.broker.cancel(o.id)
+
+    run(scenario, make_rig)
+
+
+def test_the_watchlist_starts_as_the_feeds_symbols_and_is_kept_once_set(make_rig: Callable[[], Any]) -> None:
+    async def scenario(rig: Rig) -> None:
+        rig.quote("MSFT", "374.50", "374.70", "374.60")
+        rig.quote("AAPL", "189.90", "190.10", "190.00")
+        assert {"AAPL", "MSFT"} <= set(rig.broker.feed_symbols())
+        assert rig.broker.watchlist() == rig.broker.feed_symbols()
+        assert await rig.broker.set_watchlist(["nvda", "AAPL", "NVDA"]) == ["NVDA", "AAPL"]
+        assert rig.broker.watchlist() == ["NVDA", "AAPL"]
+        assert await rig.broker.set_watchlist([]) == [] and rig.broker.watchlist() == []
+        with pytest.raises(pn.InvalidInput):
+            await rig.broker.set_watchlist(["AA PL"])
+        assert rig.broker.watchlist() == []
+
+    run(scenario, make_rig)
+
+
+def test_a_round_trip_is_annotated_and_stats_filter_by_its_tags(make_rig: Callable[[], Any]) -> None:
+    async def scenario(rig: Rig) -> None:
+        ids = []
+        for bid, ask, tags in (("189.90", "190.10", ["breakout"]), ("185.00", "185.20", ["news"])):
+            rig.quote("AAPL", bid, ask, ask)
+            await rig.broker.submit("AAPL", "buy", 10, type="market")
+            rig.quote("AAPL", "190.50", "190.70", "190.60")
+            await rig.broker.submit("AAPL", "sell", 10, type="market")
+            t = rig.broker.trades()[-1]
+            a = await rig.broker.annotate(t.id, note=f"trade {t.id}", tags=tags)
+            assert (a.id, a.note, a.tags) == (t.id, f"trade {t.id}", tuple(tags))
+            ids.append(t.id)  # round-trip ids are book-wide: another account's trips may come between
+        assert [(t.note, t.tags) for t in rig.broker.trades()] == [(f"trade {ids[0]}", ("breakout",)),
+                                                                  (f"trade {ids[1]}", ("news",))]
+        assert [t.id for t in rig.broker.trades(tag="news")] == [ids[1]] and rig.broker.trades(symbol="MSFT") == []
+        assert rig.broker.stats(tag="breakout")["net_pl"] == D("4.00")
+        assert rig.broker.stats(tag="news")["net_pl"] == D("53.00") and rig.broker.stats()["trades"] == 2
+        with pytest.raises(pn.UnknownTrip):
+            await rig.broker.annotate(10**6, note="nope")
+        with pytest.raises(pn.InvalidInput):
+            await rig.broker.annotate(ids[0], tags=["not a tag"])
+
+    run(scenario, make_rig)
+
+
+def test_a_price_alert_is_set_fires_once_on_the_event_stream_and_is_gone(make_rig: Callable[[], Any]) -> None:
+    async def scenario(rig: Rig) -> None:
+        seen: list[Any] = []
+        stop = rig.broker.subscribe_events(seen.append)
+        rig.quote("AAPL", "189.90", "190.10", "190.00")
+        up = await rig.broker.alert("AAPL", above="195.00")
+        gone = await rig.broker.alert("AAPL", below="150.00")
+        assert [a.id for a in rig.broker.alerts()] == [up.id, gone.id]
+        assert (await rig.broker.remove_alert(gone.id)).status == "removed"
+        rig.quote("AAPL", "195.00", "195.20", "195.10")
+        rig.quote("AAPL", "196.00", "196.20", "196.10")
+        await rig.settle()
+        stop()
+        alerts = [(u.event, u.alert.id) for u in seen if isinstance(u, AlertUpdate)]
+        assert alerts == [("set", up.id), ("set", gone.id), ("removed", gone.id), ("triggered", up.id)]
+        fired = [u.alert for u in seen if isinstance(u, AlertUpdate) and u.event == "triggered"][0]
+        assert (fired.status, fired.price, fired.direction) == ("triggered", D("195.10"), "above")
+        assert rig.broker.alerts() == []
+        with pytest.raises(pn.UnknownAlert):
+            await rig.broker.remove_alert(up.id)
+        with pytest.raises(pn.InvalidInput):
+            await rig.broker.alert("AAPL")
+
+    run(scenario, make_rig)
+
+
+def test_export_gives_csv_per_table_and_a_workbook_that_open(make_rig: Callable[[], Any]) -> None:
+    async def scenario(rig: Rig) -> None:
+        import io
+
+        import openpyxl
+        import pandas as pd
+
+        rig.quote("AAPL", "189.90", "190.10", "190.00")
+        await rig.broker.submit("AAPL", "buy", 10, type="market")
+        await rig.broker.submit("AAPL", "sell", 10, type="market")
+        await rig.broker.annotate(rig.broker.trades()[0].id, tags=["scalp"])
+        trips = pd.read_csv(io.BytesIO(rig.broker.export("round_trips.csv")), dtype=str)
+        assert (trips.loc[0, "net_pl"], trips.loc[0, "tags"]) == ("-2.00", "scalp")
+        assert "closed_at (America/New_York)" in trips.columns
+        fills = pd.read_csv(io.BytesIO(rig.broker.export("fills.csv")), dtype=str)
+        assert list(fills["price"]) == ["190.10", "189.90"]
+        wb = openpyxl.load_workbook(io.BytesIO(rig.broker.export("workbook.xlsx")))
+        assert wb.sheetnames == ["orders", "fills", "round_trips", "equity"]
+        with pytest.raises(pn.InvalidInput, match="there is no export"):
+            rig.broker.export("../secrets.csv")
 
     run(scenario, make_rig)

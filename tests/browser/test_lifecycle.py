@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, WebSocketRoute, expect
 
 import papernb as pn
 
@@ -18,24 +19,47 @@ def _open(browser: Browser, app: App):  # noqa: ANN202 - (context, page)
     return ctx, page
 
 
-def test_closing_the_page_releases_the_book_within_15_seconds(browser: Browser, app: App) -> None:
-    ctx, page = _open(browser, app)
-    expect(page.locator(".papernb-banner .papernb-equity")).to_have_text("$100,000.00", timeout=90_000)
-    page.locator(".papernb-heartbeat").wait_for(state="attached")
-    closed = time.monotonic()
-    ctx.close()  # no beacon, no goodbye: like a crashed browser
+def _released_after(app: App, closed: float, limit: float) -> float:
+    """Seconds from ``closed`` until this process can open the book (the page's kernel let go)."""
     while True:
         try:
             book = pn.Engine(str(app.book))
         except pn.BookLocked:
-            assert time.monotonic() - closed < 25, "the kernel of a closed page still holds the book"
-            time.sleep(0.5)
+            assert time.monotonic() - closed < limit, "the kernel of a closed page still holds the book"
+            time.sleep(0.2)
             continue
         released = time.monotonic() - closed
         assert book.account("alice").snapshot().cash == 100_000
         book.close()
-        break
-    assert released < 20
+        return released
+
+
+def test_a_page_closed_normally_says_goodbye_and_releases_the_book_at_once(browser: Browser, app: App) -> None:
+    ctx, page = _open(browser, app)
+    expect(page.locator(".papernb-banner .papernb-equity")).to_have_text("$100,000.00", timeout=90_000)
+    page.locator(".papernb-heartbeat").wait_for(state="attached")
+    closed = time.monotonic()
+    ctx.close()  # the page goes: pagehide says "bye" to the kernel
+    assert _released_after(app, closed, 10) < 5
+
+
+def test_closing_the_page_releases_the_book_within_15_seconds(browser: Browser, app: App) -> None:
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    cut = {"off": False}
+
+    def relay(ws: WebSocketRoute) -> None:  # the page's websocket to the kernel, through a switch
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: None if cut["off"] else server.send(message))
+
+    page.route_web_socket(re.compile(".*"), relay)
+    page.goto(app.url, wait_until="domcontentloaded", timeout=90_000)
+    expect(page.locator(".papernb-banner .papernb-equity")).to_have_text("$100,000.00", timeout=90_000)
+    page.locator(".papernb-heartbeat").wait_for(state="attached")
+    closed = time.monotonic()
+    cut["off"] = True  # like a crashed browser: from now on nothing the page says arrives, not even goodbye
+    ctx.close()
+    assert _released_after(app, closed, 20) > 5  # it took the missing pings, not a goodbye
 
 
 def test_a_second_window_waits_for_the_first_to_close(browser: Browser, app: App) -> None:

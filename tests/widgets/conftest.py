@@ -118,6 +118,13 @@ class UpdateCounter:
             if isinstance(w, widgets.HTML):
                 w.observe(self._bump, names="value")
                 self._watched.append((w, "value"))
+            if hasattr(w, "revision"):  # a DataTable or Toasts: each custom message bumps it
+                w.observe(self._bump, names="revision")
+                self._watched.append((w, "revision"))
+        for extra in (getattr(panel, "toasts", None),):  # outside the panel's children in a dashboard
+            if extra is not None and (extra, "revision") not in self._watched:
+                extra.observe(self._bump, names="revision")
+                self._watched.append((extra, "revision"))
         lines = getattr(panel, "lines", None)
         if lines is not None:
             lines.observe(self._bump, names="x")  # x and y are sent together (hold_sync)

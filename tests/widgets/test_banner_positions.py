@@ -78,15 +78,14 @@ def test_market_buy_then_new_quote_position_row_and_pl_update(tmp_path):
             ticket = OrderTicket(mk.broker)
             table = PositionsTable(mk.broker)
             banner = AccountBanner(mk.broker)
-            assert text(table.html.value, "papernb-empty") == "No open positions."
+            assert text(table.table.html(), "papernb-empty") == "No open positions."
             ticket.symbol.value = "AAPL"
             ticket.qty.value = "10"
             await ticket.settle()
             ticket.submit_button.click()
             await mk.settle(ticket)
-            assert text(ticket.message.value, "papernb-ok") == (
-                "Order 1 accepted: FILLED — Buy 10 AAPL Market Day; filled 10 @ $190.10")
-            html = table.html.value
+            assert text(ticket.message.value, "papernb-ok") == "Order 1 filled 10 @ $190.10 — Buy 10 AAPL Market Day"
+            html = table.table.html()
             assert texts(html, "papernb-sym") == ["Symbol", "AAPL"]
             assert texts(html, "papernb-col-qty")[1] == "10"
             assert texts(html, "papernb-col-avg")[1] == "$190.10"
@@ -99,7 +98,7 @@ def test_market_buy_then_new_quote_position_row_and_pl_update(tmp_path):
 
             mk.quote("AAPL", bid=190.9, ask=191.1, last=191.0, change_pct=1.25)
             mk.refresh()
-            html = table.html.value
+            html = table.table.html()
             assert texts(html, "papernb-col-last")[1] == "$191.00"
             assert texts(html, "papernb-col-value")[1] == "$1,910.00"
             assert texts(html, "papernb-col-upl")[1] == "+$9.00"
@@ -121,7 +120,7 @@ def test_positions_sorted_by_symbol(tmp_path):
                 mk.quote(sym, bid=99.9, ask=100.0, last=100.0)
                 await mk.broker.submit(sym, "BUY", 1, type="MARKET")
             table = PositionsTable(mk.broker)
-            assert texts(table.html.value, "papernb-sym") == ["Symbol", "AAPL", "IBM", "MSFT"]
+            assert texts(table.table.html(), "papernb-sym") == ["Symbol", "AAPL", "IBM", "MSFT"]
             table.close()
 
     asyncio.run(scenario())

@@ -11,10 +11,13 @@ from papernb.widgets import (
     AccountBanner,
     Dashboard,
     EquityChart,
+    ExportPanel,
+    Notifications,
     OrderHistory,
     OrderTicket,
     PendingOrders,
     PositionsTable,
+    QuoteBoard,
     TradeJournal,
     dashboard,
 )
@@ -29,14 +32,15 @@ def test_dashboard_from_session_composes_every_panel(tmp_path):
             assert d.broker is mk.broker
             assert "papernb-dashboard" in d._dom_classes
             kinds = [type(p) for p in d.panels]
-            assert kinds == [AccountBanner, OrderTicket, PendingOrders, PositionsTable, OrderHistory, TradeJournal,
-                             EquityChart]
+            assert kinds == [AccountBanner, QuoteBoard, OrderTicket, PendingOrders, PositionsTable, OrderHistory,
+                             TradeJournal, EquityChart, Notifications, ExportPanel]
             classes = {c for w in descendants(d) for c in getattr(w, "_dom_classes", ())}
             for cls in ("papernb-banner", "papernb-positions", "papernb-pending", "papernb-ticket",
                         "papernb-ticket-symbol", "papernb-ticket-side", "papernb-ticket-qty", "papernb-ticket-type",
                         "papernb-ticket-limit", "papernb-ticket-stop", "papernb-ticket-tif", "papernb-ticket-submit",
                         "papernb-ticket-message", "papernb-history", "papernb-history-filter", "papernb-journal",
-                        "papernb-chart"):
+                        "papernb-chart", "papernb-board", "papernb-notifications", "papernb-export",
+                        "papernb-close-all", "papernb-cancel-all", "papernb-reset", "papernb-toasts-widget"):
                 assert cls in classes, cls
             assert text(d.banner.html.value, "papernb-equity") == "$100,000.00"
             d.close()
@@ -51,7 +55,8 @@ def test_dashboard_refuses_what_is_not_a_broker():
 
 def _panels(broker):
     return [AccountBanner(broker), PositionsTable(broker), PendingOrders(broker), OrderTicket(broker),
-            OrderHistory(broker), TradeJournal(broker), EquityChart(broker)]
+            OrderHistory(broker), TradeJournal(broker), EquityChart(broker), QuoteBoard(broker),
+            Notifications(broker)]
 
 
 def test_thousand_quotes_between_refreshes_at_most_one_update_per_panel(tmp_path):
@@ -75,9 +80,10 @@ def test_thousand_quotes_between_refreshes_at_most_one_update_per_panel(tmp_path
             assert all(n <= 1 for n in counts.values()), counts
             # what moved is on screen, once
             assert counts["AccountBanner"] == counts["PositionsTable"] == counts["OrderTicket"] == 1
-            assert counts["PendingOrders"] == counts["OrderHistory"] == 0
-            html = panels[1].html.value
-            assert "$200.99" in html  # the last of the 1,000 quotes
+            assert counts["QuoteBoard"] == 1
+            assert counts["PendingOrders"] == counts["OrderHistory"] == counts["Notifications"] == 0
+            assert "$200.99" in panels[1].table.html()  # the last of the 1,000 quotes
+            assert "$200.99" in panels[7].table.html()  # on the board too
             for p in panels:
                 p.close()
 
@@ -97,7 +103,7 @@ def test_equal_snapshots_send_nothing(tmp_path):
                 mk.refresh()
             assert {type(p).__name__: c.count for p, c in zip(panels, counters, strict=True)} == {
                 "AccountBanner": 0, "PositionsTable": 0, "PendingOrders": 0, "OrderTicket": 0,
-                "OrderHistory": 0, "TradeJournal": 0, "EquityChart": 0}
+                "OrderHistory": 0, "TradeJournal": 0, "EquityChart": 0, "QuoteBoard": 0, "Notifications": 0}
             for p in panels:
                 p.close()
 
@@ -131,7 +137,7 @@ def test_clicks_from_another_thread_run_on_the_loop(tmp_path):
             clicker.join()
             await mk.settle(t)
             assert seen == [loop_thread]
-            assert text(t.message.value, "papernb-ok") == "Order 1 accepted: FILLED — Buy 3 AAPL Market Day; filled 3 @ $190.10"
+            assert text(t.message.value, "papernb-ok") == "Order 1 filled 3 @ $190.10 — Buy 3 AAPL Market Day"
             t.close()
 
     asyncio.run(scenario())

@@ -47,8 +47,8 @@ def test_round_trips_show_verdict_and_stats(tmp_path):
         async with live(tmp_path) as mk:
             b = mk.broker
             journal = TradeJournal(mk.broker)
-            assert text(journal.html.value, "papernb-empty") == "No closed trades yet."
-            assert text(journal.html.value, "papernb-stat-trades") == "0"
+            assert text(journal.table.html(), "papernb-empty") == "No closed trades yet."
+            assert text(journal.stats.value, "papernb-stat-trades") == "0"
             mk.quote("AAPL", bid=189.9, ask=190.1, last=190.0)
             await b.submit("AAPL", "BUY", 10, type="MARKET")  # at 190.10
             mk.quote("AAPL", bid=195.0, ask=195.2, last=195.1)
@@ -58,7 +58,7 @@ def test_round_trips_show_verdict_and_stats(tmp_path):
             mk.quote("MSFT", bid=98.0, ask=98.1, last=98.0)
             await b.submit("MSFT", "SELL", 10, type="MARKET")  # at 98.00: -$20.00
             mk.refresh()
-            html = journal.html.value
+            html = journal.stats.value + journal.table.html()
             assert texts(html, "papernb-sym")[1:] == ["MSFT", "AAPL"]  # newest first
             assert texts(html, "papernb-col-verdict")[1:] == ["didn't work", "worked"]
             assert texts(html, "papernb-col-net")[1:] == ["-$20.00", "+$49.00"]

@@ -55,7 +55,16 @@ def test_unknown_symbol_ticket_says_no_quote(tmp_path):
             t = OrderTicket(mk.broker)
             t.symbol.value = "MSFT"
             await t.settle()
-            assert text(t.summary.value, "papernb-ticket-quote") == "No quote for MSFT yet."
+            assert text(t.summary.value, "papernb-ticket-quote") == "No quotes for MSFT: the feed carries no symbols yet"
+            for i, sym in enumerate(("AAPL", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "SPY")):
+                mk.quote(sym, bid=99.9 + i, ask=100.1 + i, last=100.0 + i)
+            mk.refresh()
+            assert t.symbol.options == ("AAPL", "AMZN", "GOOGL", "META", "NVDA", "SPY", "TSLA")  # suggested
+            assert text(t.summary.value, "papernb-ticket-quote") == (
+                "No quotes for MSFT: the feed carries AAPL, AMZN, GOOGL, META, NVDA, SPY, … (7 symbols)")
+            t.symbol.value = "AAPL"
+            await t.settle()
+            assert text(t.summary.value, "papernb-ticket-quote").startswith("AAPL · bid $99.90")
             t.close()
 
     asyncio.run(scenario())
@@ -245,8 +254,7 @@ def test_ticket_places_a_trailing_stop_a_bracket_and_refuses_ioc_on_a_stop(tmp_p
             t.submit_button.click()
             await mk.settle(t)
             assert text(t.message.value, "papernb-ok") == (
-                "Order 1 accepted: FILLED — Buy 10 AAPL Market take profit $195.00 stop loss $185.00 Day; "
-                "filled 10 @ $190.10")
+                "Order 1 filled 10 @ $190.10 — Buy 10 AAPL Market take profit $195.00 stop loss $185.00 Day")
             assert [(o.type.value, o.parent_id, o.oco_id) for o in mk.broker.orders(status="open")] == [
                 ("LIMIT", 1, 3), ("STOP", 1, 2)]
             t.take_profit.value = t.stop_loss.value = ""
