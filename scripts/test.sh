@@ -20,8 +20,8 @@ if ! command -v configurable-http-proxy >/dev/null 2>&1; then
   npm install -g --silent configurable-http-proxy >/dev/null
 fi
 
-echo "== installing papernb with its test, app and service extras"
-python -m pip install -q --disable-pip-version-check -e ".[test,app,service]"
+echo "== installing papernb with its test, app, service, dask and ray extras"
+python -m pip install -q --disable-pip-version-check -e ".[test,app,service,dask,ray]"
 
 echo "== ruff"
 python -m ruff check papernb tests bench scripts

@@ -23,7 +23,7 @@ def test_environment_yml_lists_the_same_packages_as_pyproject() -> None:
     deps = env["dependencies"]
     conda = {_name(d) for d in deps if isinstance(d, str)}
     pip = [d for d in deps if isinstance(d, dict)][0]["pip"]
-    assert "-e .[test,app,service]" in pip
+    assert "-e .[test,app,service,dask,ray]" in pip
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = [*project["dependencies"], *(r for extra, reqs in project["optional-dependencies"].items()
                                          for r in reqs)]

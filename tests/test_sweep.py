@@ -57,7 +57,7 @@ def test_process_pool_gives_the_same_table(data: str) -> None:
 
 
 def test_a_dask_local_cluster_gives_the_same_table(data: str) -> None:
-    distributed = pytest.importorskip("distributed")
+    import distributed  # the dask extra: scripts/test.sh installs it
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
             distributed.Client(c) as client:
         got = pn.sweep(data, Dip, GRID, executor=client)
@@ -65,7 +65,7 @@ def test_a_dask_local_cluster_gives_the_same_table(data: str) -> None:
 
 
 def test_ray_started_locally_gives_the_same_table(data: str) -> None:
-    ray = pytest.importorskip("ray")
+    import ray  # the ray extra: scripts/test.sh installs it
     ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
     try:
         got = pn.sweep(data, Dip, GRID, executor="ray")
