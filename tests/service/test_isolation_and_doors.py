@@ -162,3 +162,22 @@ def test_users_cli_against_a_book_and_against_the_service(book, tokens: dict[str
     copy = pn.Engine(str(out))
     assert set(copy.accounts()) >= {"alice", "bob", "dave"}
     copy.close()
+
+
+def test_another_users_round_trips_and_alerts_are_unknown_too(service: Service, tokens: dict[str, str]) -> None:
+    _quote(service, tokens["admin"])
+    with service.client(tokens["alice"]) as alice:
+        alice.post("/v1/orders", json={"symbol": "AAPL", "side": "buy", "qty": 1})
+        alice.post("/v1/orders", json={"symbol": "AAPL", "side": "sell", "qty": 1})
+        (trip,) = alice.get("/v1/trades").json()
+        al = alice.post("/v1/alerts", json={"symbol": "AAPL", "above": "500.00"}).json()
+    with service.client(tokens["bob"]) as bob:
+        r = bob.patch(f"/v1/trades/{trip['id']}", json={"note": "mine now"})
+        assert r.status_code == 404 and r.json()["error"] == "unknown_trip"
+        r = bob.delete(f"/v1/alerts/{al['id']}")
+        assert r.status_code == 404 and r.json()["error"] == "unknown_alert"
+        assert bob.get("/v1/trades").json() == [] and bob.get("/v1/alerts").json() == []
+        assert bob.get("/v1/export/round_trips.csv").text.count("\n") <= 1  # a header, no rows
+    with service.client(tokens["alice"]) as alice:
+        assert alice.get("/v1/trades").json()[0]["note"] == ""
+        assert [a["status"] for a in alice.get("/v1/alerts").json()] == ["open"]

@@ -122,7 +122,12 @@ def test_two_hub_users_each_get_their_own_account_and_cannot_reach_the_others(hu
                      headers={"Authorization": f"token {bob}"}).json() == []
     # through the Hub's proxy too (the path keeps /services/papernb/)
     proxied = f"http://127.0.0.1:{hub.ports['proxy']}/services/papernb/v1/account"
-    r = httpx.get(proxied, headers={"Authorization": f"token {alice}"})
+    deadline = time.monotonic() + 30  # the Hub adds the service's route to its proxy once the service is up
+    while True:
+        r = httpx.get(proxied, headers={"Authorization": f"token {alice}"})
+        if r.status_code != 404 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert r.status_code == 200 and r.json()["account"] == "alice"
 
 
